@@ -1,0 +1,46 @@
+"""minigrad: a small reverse-mode autodiff framework on NumPy that shows how
+backpropagation unrolls through time.
+
+    import minigrad as mg
+    x = mg.tensor([[1.0, 2.0]], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()          # x.grad == 2 * x
+"""
+
+from minigrad import nn, ops, optim
+from minigrad.errors import GradcheckError, GraphFreedError, ShapeError
+from minigrad.gradcheck import gradcheck
+from minigrad.ops import exp, log, log_softmax, matmul, relu, sigmoid, softmax, softplus, tanh
+from minigrad.rng import default_rng, manual_seed
+from minigrad.tensor import Tensor, concat, is_grad_enabled, no_grad, split, stack, tensor, time_step
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor",
+    "tensor",
+    "no_grad",
+    "is_grad_enabled",
+    "time_step",
+    "concat",
+    "stack",
+    "split",
+    "exp",
+    "log",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "softplus",
+    "softmax",
+    "log_softmax",
+    "matmul",
+    "gradcheck",
+    "GradcheckError",
+    "GraphFreedError",
+    "ShapeError",
+    "manual_seed",
+    "default_rng",
+    "nn",
+    "optim",
+    "ops",
+]

@@ -1,0 +1,74 @@
+"""Finite differences: the independent witness that every backward() is right.
+
+For each input element x_i, the central difference
+    (f(x + eps*e_i) - f(x - eps*e_i)) / (2*eps)
+approximates df/dx_i with error O(eps^2). ``gradcheck`` compares it with what
+``backward()`` computed. A non-scalar output is reduced to the scalar
+f = sum(v * output) with a fixed random v, which checks the vector-Jacobian
+product backward() really computes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Callable, Sequence
+
+import numpy as np
+
+from minigrad.errors import GradcheckError
+from minigrad.tensor import Tensor, no_grad
+
+
+def gradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Sequence[Tensor],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+) -> bool:
+    """Check ``backward()`` of ``fn(*inputs)`` against central differences.
+
+    Every element of every input with ``requires_grad=True`` is perturbed. Returns
+    True, or raises ``mg.GradcheckError`` naming the input, the element index and
+    the analytic and numeric values. Inputs should be float64: in float32 the
+    differences drown in rounding error.
+    """
+    inputs = list(inputs)
+    checked = [(i, x) for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
+    if any(x.dtype != np.float64 for _, x in checked):
+        warnings.warn("gradcheck: inputs are not float64; finite differences will be inaccurate", stacklevel=2)
+
+    output = fn(*inputs)
+    weights = np.random.default_rng(0).uniform(0.5, 1.5, output.shape)  # fixed, so runs repeat
+
+    def objective() -> float:
+        with no_grad():
+            return float(np.sum(fn(*inputs).data * weights))
+
+    saved_grads = [x.grad for _, x in checked]
+    for _, x in checked:
+        x.grad = None
+    output.backward(weights)
+    analytic = [np.zeros_like(x.data) if x.grad is None else x.grad for _, x in checked]
+    for (_, x), saved in zip(checked, saved_grads):
+        x.grad = saved
+
+    for (position, x), exact in zip(checked, analytic):
+        for index in np.ndindex(*x.shape):
+            original = x.data[index]
+            x.data[index] = original + eps
+            above = objective()
+            x.data[index] = original - eps
+            below = objective()
+            x.data[index] = original
+            numeric = (above - below) / (2 * eps)
+            if not abs(exact[index] - numeric) <= atol + rtol * abs(numeric):
+                label = f"input {position}" + (f" ({x.name!r})" if x.name else "")
+                raise GradcheckError(
+                    f"gradcheck: {label} at index {index}: analytic {exact[index]:.8g}, numeric {numeric:.8g} "
+                    f"(difference {abs(exact[index] - numeric):.3g} > atol + rtol*|numeric| = "
+                    f"{atol + rtol * abs(numeric):.3g})"
+                )
+    return True

@@ -1,0 +1,17 @@
+"""Layers, losses and the Module system: ``mg.nn``, shaped like ``torch.nn``."""
+
+from minigrad.nn.clip import clip_grad_norm_
+from minigrad.nn.layers import Embedding, Linear
+from minigrad.nn.losses import bce_with_logits, cross_entropy, mse_loss
+from minigrad.nn.module import Module, Parameter
+
+__all__ = [
+    "Module",
+    "Parameter",
+    "Linear",
+    "Embedding",
+    "mse_loss",
+    "bce_with_logits",
+    "cross_entropy",
+    "clip_grad_norm_",
+]

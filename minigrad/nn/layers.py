@@ -1,0 +1,54 @@
+"""Linear and Embedding: the two feed-forward layers every recurrent model ends or starts with."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad.nn.module import Module, Parameter
+from minigrad.rng import default_rng
+from minigrad.tensor import Tensor
+
+
+class Linear(Module):
+    """y = x W^T + b, with ``weight`` of shape (out_features, in_features) as in PyTorch.
+
+    In the lecture's notation the output layer z_t = V s_t + b_v is a Linear with weight V.
+    Initialised uniformly in +-1/sqrt(in_features), as ``torch.nn.Linear``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1 / np.sqrt(in_features)
+        rng = default_rng()
+        self.weight = Parameter(rng.uniform(-bound, bound, (out_features, in_features)))
+        self.bias = Parameter(rng.uniform(-bound, bound, out_features)) if bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = x @ self.weight.T
+        return y + self.bias if self.bias is not None else y
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Embedding(Module):
+    """A lookup table: row i of ``weight`` is the vector for token i. Initialised N(0, 1) as PyTorch."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.weight = Parameter(default_rng().standard_normal((num_embeddings, embedding_dim)))
+
+    def forward(self, indices: Tensor | np.ndarray) -> Tensor:
+        indices = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+        if indices.dtype.kind not in "iu":
+            raise TypeError(f"Embedding: indices must be integers, got dtype {indices.dtype}")
+        if indices.size and (indices.min() < 0 or indices.max() >= self.num_embeddings):
+            raise IndexError(
+                f"Embedding: indices must be in [0, {self.num_embeddings}), got {indices.min()}..{indices.max()}"
+            )
+        return self.weight[indices]
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}"

@@ -1,0 +1,307 @@
+"""Every primitive op: its forward and its backward, side by side.
+
+Each entry takes NumPy arrays and returns ``(out, backward)``, where ``backward(g)``
+maps the gradient ``g = dL/d(out)`` to one gradient per array input (``dL/d(input)``).
+``@primitive`` (in tensor.py) makes the entry work on Tensors and records it on the
+tape. Where an op broadcasts, its backward may return output-shaped gradients:
+``unbroadcast`` sums them back to each input's shape, once, for every op.
+
+Read top to bottom: arithmetic, elementwise functions, reductions, shape ops,
+softmax family, joining.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad.errors import ShapeError
+from minigrad.tensor import primitive
+
+# ---------------------------------------------------------------- arithmetic
+
+
+@primitive
+def add(a, b):
+    def backward(g):
+        return g, g
+
+    return a + b, backward
+
+
+@primitive
+def sub(a, b):
+    def backward(g):
+        return g, -g
+
+    return a - b, backward
+
+
+@primitive
+def mul(a, b):
+    def backward(g):
+        return g * b, g * a
+
+    return a * b, backward
+
+
+@primitive
+def div(a, b):
+    def backward(g):
+        return g / b, -g * a / (b * b)
+
+    return a / b, backward
+
+
+@primitive
+def neg(a):
+    def backward(g):
+        return (-g,)
+
+    return -a, backward
+
+
+@primitive
+def power(a, *, exponent):
+    """a ** c for a constant number c."""
+
+    def backward(g):
+        return (g * exponent * a ** (exponent - 1),)
+
+    return a**exponent, backward
+
+
+@primitive
+def pow(a, b):
+    """a ** b for two tensors; d/db = a**b * log(a) needs a > 0."""
+    out = a**b
+
+    def backward(g):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_a = np.where(a > 0, np.log(np.where(a > 0, a, 1)), 0.0)
+        return g * b * a ** (b - 1), g * out * log_a
+
+    return out, backward
+
+
+@primitive
+def matmul(a, b):
+    """Matrix product with NumPy's rules: 1-D operands and broadcast batch axes."""
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(f"matmul: {a.shape} @ {b.shape}: both operands need at least one dimension")
+    inner_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if a.shape[-1] != inner_b:
+        raise ShapeError(f"matmul: {a.shape} @ {b.shape}: inner dimensions {a.shape[-1]} and {inner_b} differ")
+
+    def backward(g):
+        # Treat a vector as a one-row (a) or one-column (b) matrix, then undo that.
+        a2 = a[np.newaxis, :] if a.ndim == 1 else a
+        b2 = b[:, np.newaxis] if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        grad_a = g2 @ np.swapaxes(b2, -1, -2)  # dL/dA = G B^T
+        grad_b = np.swapaxes(a2, -1, -2) @ g2  # dL/dB = A^T G
+        if a.ndim == 1:
+            grad_a = grad_a.squeeze(-2)
+        if b.ndim == 1:
+            grad_b = grad_b.squeeze(-1)
+        return grad_a, grad_b
+
+    return a @ b, backward
+
+
+# ----------------------------------------------------- elementwise functions
+
+
+@primitive
+def exp(a):
+    out = np.exp(a)
+
+    def backward(g):
+        return (g * out,)
+
+    return out, backward
+
+
+@primitive
+def log(a):
+    def backward(g):
+        return (g / a,)
+
+    return np.log(a), backward
+
+
+@primitive
+def tanh(a):
+    out = np.tanh(a)
+
+    def backward(g):
+        return (g * (1 - out * out),)
+
+    return out, backward
+
+
+def _stable_sigmoid(a):
+    e = np.exp(-np.abs(a))  # in (0, 1]: never overflows
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+
+@primitive
+def sigmoid(a):
+    """1 / (1 + e^-a), computed from e^-|a| so that no exponential overflows."""
+    out = _stable_sigmoid(a)
+
+    def backward(g):
+        return (g * out * (1 - out),)
+
+    return out, backward
+
+
+@primitive
+def relu(a):
+    positive = a > 0
+
+    def backward(g):
+        return (g * positive,)
+
+    return a * positive, backward
+
+
+@primitive
+def softplus(a):
+    """log(1 + e^a) = max(a, 0) + log(1 + e^-|a|), stable for large |a|; its slope is sigmoid(a)."""
+    out = np.maximum(a, 0) + np.log1p(np.exp(-np.abs(a)))
+
+    def backward(g):
+        return (g * _stable_sigmoid(a),)
+
+    return out, backward
+
+
+# ---------------------------------------------------------------- reductions
+
+
+def _restore_axes(g, axis, keepdims, ndim):
+    """Put back the axes a reduction removed, so ``g`` broadcasts against the input."""
+    if keepdims or axis is None:
+        return g if keepdims else np.reshape(g, (1,) * ndim)
+    axes = (axis,) if isinstance(axis, int) else axis
+    return np.expand_dims(g, tuple(ax % ndim for ax in axes))
+
+
+@primitive
+def sum(a, *, axis=None, keepdims=False):
+    def backward(g):
+        return (np.broadcast_to(_restore_axes(g, axis, keepdims, a.ndim), a.shape),)
+
+    return np.sum(a, axis=axis, keepdims=keepdims), backward
+
+
+@primitive
+def mean(a, *, axis=None, keepdims=False):
+    out = np.mean(a, axis=axis, keepdims=keepdims)
+    count = a.size // out.size if out.size else 1  # how many inputs share each output
+
+    def backward(g):
+        return (np.broadcast_to(_restore_axes(g, axis, keepdims, a.ndim) / count, a.shape),)
+
+    return out, backward
+
+
+@primitive
+def max(a, *, axis=None, keepdims=False):
+    """The gradient goes to the maximal entries (shared equally between ties)."""
+    out = np.max(a, axis=axis, keepdims=keepdims)
+
+    def backward(g):
+        peak = _restore_axes(out, axis, keepdims, a.ndim)
+        winners = a == peak
+        share = winners / np.sum(winners, axis=axis, keepdims=True)
+        return (_restore_axes(g, axis, keepdims, a.ndim) * share,)
+
+    return out, backward
+
+
+# ---------------------------------------------------------------- shape ops
+
+
+@primitive
+def reshape(a, *, shape):
+    def backward(g):
+        return (g.reshape(a.shape),)
+
+    return np.reshape(a, shape), backward
+
+
+@primitive
+def transpose(a, *, axes=None):
+    def backward(g):
+        return (np.transpose(g, None if axes is None else np.argsort(axes)),)
+
+    return np.transpose(a, axes), backward
+
+
+@primitive
+def getitem(a, *, index):
+    """Basic slicing and integer-array indexing; repeated indices add their gradients."""
+
+    def backward(g):
+        grad = np.zeros_like(a)
+        np.add.at(grad, index, g)
+        return (grad,)
+
+    return a[index], backward
+
+
+# ----------------------------------------------------------- softmax family
+
+
+@primitive
+def softmax(a, *, axis=-1):
+    """e^a / sum(e^a), shifted by the max first so that no exponential overflows."""
+    e = np.exp(a - np.max(a, axis=axis, keepdims=True))
+    out = e / np.sum(e, axis=axis, keepdims=True)
+
+    def backward(g):
+        return (out * (g - np.sum(g * out, axis=axis, keepdims=True)),)
+
+    return out, backward
+
+
+@primitive
+def log_softmax(a, *, axis=-1):
+    """a - log(sum(e^a)), computed with the max subtracted first."""
+    shifted = a - np.max(a, axis=axis, keepdims=True)
+    out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+    def backward(g):
+        return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
+
+    return out, backward
+
+
+# ------------------------------------------------------------------ joining
+
+
+@primitive
+def concat(*arrays, axis=0):
+    """Join along an existing axis; each input gets its own slice of the gradient back."""
+    ends = np.cumsum([x.shape[axis] for x in arrays])[:-1]
+
+    def backward(g):
+        return tuple(np.split(g, ends, axis=axis))
+
+    return np.concatenate(arrays, axis=axis), backward
+
+
+@primitive
+def stack(*arrays, axis=0):
+    """Join along a new axis; each input gets its own layer of the gradient back."""
+    out = np.stack(arrays, axis=axis)
+
+    def backward(g):
+        return tuple(np.moveaxis(g, axis, 0))
+
+    return out, backward

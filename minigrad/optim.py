@@ -1,0 +1,73 @@
+"""Optimizers: turn the gradients backward() left in ``.grad`` into parameter updates."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from minigrad.tensor import Tensor
+
+
+class Optimizer:
+    """Holds the parameters; ``step()`` updates them in place, ``zero_grad()`` clears their grads."""
+
+    def __init__(self, params: Iterable[Tensor], lr: float):
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        if lr <= 0:
+            raise ValueError(f"{type(self).__name__}: lr must be positive, got {lr}")
+        self.lr = lr
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Gradient descent, optionally with momentum (PyTorch's form):
+    v <- momentum * v + g;  p <- p - lr * v."""
+
+    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0):
+        super().__init__(params, lr)
+        self.momentum = momentum
+        self.velocity = [np.zeros_like(p.data) for p in self.params]
+
+    def step(self) -> None:
+        for p, v in zip(self.params, self.velocity):
+            if p.grad is None:
+                continue
+            if self.momentum:
+                v *= self.momentum
+                v += p.grad
+                p.data -= self.lr * v
+            else:
+                p.data -= self.lr * p.grad
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba): steps scaled by running averages of the gradient and its square,
+    with the bias correction for the first steps."""
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        super().__init__(params, lr)
+        self.betas, self.eps, self.steps = betas, eps, 0
+        self.m = [np.zeros_like(p.data) for p in self.params]
+        self.v = [np.zeros_like(p.data) for p in self.params]
+
+    def step(self) -> None:
+        self.steps += 1
+        beta1, beta2 = self.betas
+        correction1, correction2 = 1 - beta1**self.steps, 1 - beta2**self.steps
+        for p, m, v in zip(self.params, self.m, self.v):
+            if p.grad is None:
+                continue
+            m *= beta1
+            m += (1 - beta1) * p.grad
+            v *= beta2
+            v += (1 - beta2) * p.grad * p.grad
+            p.data -= self.lr * (m / correction1) / (np.sqrt(v / correction2) + self.eps)

@@ -1,0 +1,444 @@
+"""Tensor: a NumPy array that remembers how it was made, and backward() that walks that record.
+
+Every op (see ``ops.py``) returns a new Tensor. When any input requires a gradient,
+the result also stores
+
+* ``op``        -- the op's name, e.g. ``"tanh"``,
+* ``parents``   -- the input Tensors,
+* ``_backward`` -- a function from the gradient of the output to the gradients of the inputs,
+* ``tags``      -- where in the unrolled network it was made (``{"step": 3, ...}``).
+
+That record is the *tape*. ``loss.backward()`` sorts it so that every tensor comes
+after everything computed from it, then hands gradients from the loss back to the
+leaves. For a recurrent network the tape holds one copy of the cell per time step,
+so this walk *is* backpropagation through time (BPTT).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import numbers
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from minigrad.errors import GraphFreedError, ShapeError
+
+# Global recording state: is the tape on, and which tags go on new nodes.
+_grad_enabled = True
+_current_tags: dict[str, Any] = {}
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Record nothing inside this block (evaluation, optimizer updates). Also a decorator."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside ``mg.no_grad()``."""
+    return _grad_enabled
+
+
+@contextlib.contextmanager
+def time_step(step: int, **tags: Any) -> Iterator[None]:
+    """Tag every op recorded inside with ``step`` (and e.g. ``layer=``, ``direction=``).
+
+    ``mg.nn.Recurrent`` wraps each step of the unrolled loop in this; the graph view
+    groups nodes by these tags.
+    """
+    global _current_tags
+    previous = _current_tags
+    _current_tags = {**previous, "step": step, **tags}
+    try:
+        yield
+    finally:
+        _current_tags = previous
+
+
+def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Convert user data to an array, refusing what is not numbers."""
+    if isinstance(data, Tensor):
+        data = data.data
+    try:
+        array = np.asarray(data, dtype=dtype)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"tensor: expected numbers or an array of numbers, got {_describe(data)} ({error})") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"tensor: expected numbers (bool, int or float), got {_describe(data)} with dtype {array.dtype}"
+        )
+    return array
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+class Tensor:
+    """An n-dimensional array with an optional gradient, as ``torch.Tensor``.
+
+    ``data`` is the NumPy array; ``grad`` is a NumPy array of the same shape filled by
+    ``backward()`` (leaves only, as in PyTorch); ``name`` labels the tensor in graph
+    pictures (``"s_t"``, ``"W"``).
+    """
+
+    __array_ufunc__ = None  # `ndarray + Tensor` defers to Tensor.__radd__ instead of looping in NumPy
+
+    def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None):
+        self.data: np.ndarray = _as_array(data, dtype)
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"tensor: only floating-point tensors can require gradients, got dtype {self.data.dtype}; "
+                "pass floats (e.g. 1.0) or dtype=float"
+            )
+        self.requires_grad: bool = bool(requires_grad)
+        self.grad: np.ndarray | None = None
+        self.name = name
+        # The tape: filled in by `record` for tensors that an op made.
+        self.op: str | None = None
+        self.parents: tuple[Tensor, ...] = ()
+        self.tags: dict[str, Any] = _current_tags
+        self._backward: Callable[[np.ndarray], tuple] | None = None
+
+    # -- what a tensor is ---------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        """Made by the user rather than by an op; only leaves keep ``.grad``."""
+        return self.op is None
+
+    @property
+    def step(self) -> int | None:
+        """The time step this tensor was computed in, if it was made inside ``mg.time_step``."""
+        return self.tags.get("step")
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extras = [f"dtype={self.dtype}"] if self.dtype != np.float64 else []
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        if self.op:
+            extras.append(f"op={self.op!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return f"tensor({body}{''.join(', ' + e for e in extras)})"
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float | int | bool:
+        """The value of a one-element tensor as a Python number."""
+        if self.size != 1:
+            raise ValueError(f"item: only one-element tensors convert to a Python number, got shape {self.shape}")
+        return self.data.item()
+
+    def detach(self) -> Tensor:
+        """The same values, cut off from the tape (no gradient flows through it)."""
+        return Tensor(self.data, name=self.name)
+
+    # -- backward -------------------------------------------------------------
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Backpropagate from this tensor: add d(self)/d(leaf) into every leaf's ``.grad``.
+
+        ``grad`` is the gradient of some final scalar with respect to ``self``; it may be
+        left out when ``self`` has one element (it is then 1). Leaves accumulate as in
+        PyTorch: call ``zero_grad()`` between steps. The tape is freed afterwards unless
+        ``retain_graph=True``.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require grad; "
+                "create an input with requires_grad=True (or use mg.nn.Parameter) first"
+            )
+        if grad is None:
+            if self.size != 1:
+                raise RuntimeError(
+                    f"backward: a gradient can be implied only for a one-element output, got shape {self.shape}; "
+                    "call backward(grad) with a gradient of that shape"
+                )
+            grad = np.ones_like(self.data)
+        else:
+            grad = _as_array(grad, self.dtype)
+            if grad.shape != self.shape:
+                raise ShapeError(f"backward: grad has shape {grad.shape} but the tensor has shape {self.shape}")
+
+        grads: dict[int, np.ndarray] = {id(self): grad}  # gradients still to be handed on
+        for node in reversed(_topological_order(self)):
+            g = grads.pop(id(node), None)
+            if g is None:  # nothing downstream depends on this node
+                continue
+            if node.is_leaf:
+                _accumulate_into_leaf(node, g)
+                continue
+            if node._backward is None:
+                raise GraphFreedError(
+                    f"backward: the graph through {node.op!r} was freed by an earlier backward(); "
+                    "pass retain_graph=True to the first backward() to walk it again"
+                )
+            for parent, parent_grad in zip(node.parents, node._backward(g)):
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+                parent_grad = unbroadcast(parent_grad, parent.shape)
+                key = id(parent)
+                grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
+            if not retain_graph:
+                node._backward = None  # drop the saved arrays; `op` and `parents` stay for pictures
+
+    # -- operators, all defined in ops.py -----------------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return ops.add(self, _lift(other, self))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.add(_lift(other, self), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.sub(self, _lift(other, self))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.sub(_lift(other, self), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.mul(self, _lift(other, self))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.mul(_lift(other, self), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.div(self, _lift(other, self))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.div(_lift(other, self), self)
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        if isinstance(exponent, Tensor):
+            return ops.pow(self, exponent)
+        if not isinstance(exponent, numbers.Real):
+            raise TypeError(f"pow: exponent must be a number or a Tensor, got {_describe(exponent)}")
+        return ops.power(self, exponent=exponent)
+
+    def __rpow__(self, base: Any) -> Tensor:
+        return ops.pow(_lift(base, self), self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.matmul(self, _lift(other, self))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.matmul(_lift(other, self), self)
+
+    def __neg__(self) -> Tensor:
+        return ops.neg(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.getitem(self, index=_plain_index(index))
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return ops.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return ops.mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+        return ops.max(self, axis=axis, keepdims=keepdims)
+
+    def exp(self) -> Tensor:
+        return ops.exp(self)
+
+    def log(self) -> Tensor:
+        return ops.log(self)
+
+    def tanh(self) -> Tensor:
+        return ops.tanh(self)
+
+    def sigmoid(self) -> Tensor:
+        return ops.sigmoid(self)
+
+    def relu(self) -> Tensor:
+        return ops.relu(self)
+
+    def softplus(self) -> Tensor:
+        return ops.softplus(self)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        return ops.softmax(self, axis=axis)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return ops.log_softmax(self, axis=axis)
+
+    def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return ops.reshape(self, shape=shape)
+
+    def transpose(self, *axes: int) -> Tensor:
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return ops.transpose(self, axes=axes or None)
+
+    @property
+    def T(self) -> Tensor:
+        """All axes reversed, as ``ndarray.T``."""
+        return ops.transpose(self, axes=None)
+
+    def split(self, split_size_or_sections: int | list[int], axis: int = 0) -> list[Tensor]:
+        return split(self, split_size_or_sections, axis)
+
+
+def tensor(data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None) -> Tensor:
+    """Make a Tensor from numbers, nested lists or a NumPy array (floats default to float64)."""
+    return Tensor(data, requires_grad=requires_grad, name=name, dtype=dtype)
+
+
+def _lift(value: Any, like: Tensor) -> Tensor:
+    """Wrap a plain number or array as a constant; a Python float keeps ``like``'s float dtype."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, numbers.Number) and like.dtype.kind == "f":
+        return Tensor(value, dtype=like.dtype)
+    return Tensor(value)
+
+
+def _plain_index(index: Any) -> Any:
+    """Replace Tensors inside an index by their arrays."""
+    if isinstance(index, tuple):
+        return tuple(_plain_index(i) for i in index)
+    return index.data if isinstance(index, Tensor) else index
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Undo NumPy broadcasting: sum ``grad`` over the axes that broadcasting added or stretched.
+
+    If ``x`` of shape ``(3,)`` was added to ``y`` of shape ``(2, 3)``, each ``x[j]`` was used
+    twice, so its gradient is the sum of the output gradient over axis 0.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    grad = grad.sum(axis=tuple(range(extra))) if extra > 0 else grad
+    stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad.reshape(shape)
+
+
+def _topological_order(root: Tensor) -> list[Tensor]:
+    """Every tensor that ``root`` depends on and that requires grad, inputs before outputs.
+
+    Depth-first search with an explicit stack instead of recursion, so a 10,000-step
+    unrolled sequence does not hit Python's recursion limit.
+    """
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        stack.extend((p, False) for p in node.parents if p.requires_grad and id(p) not in visited)
+    return order
+
+
+def _accumulate_into_leaf(leaf: Tensor, grad: np.ndarray) -> None:
+    if leaf.grad is None:
+        leaf.grad = np.array(grad, dtype=leaf.dtype, copy=True)  # own copy: ops may hand out shared arrays
+    else:
+        leaf.grad += grad
+
+
+def primitive(forward: Callable[..., tuple[np.ndarray, Callable]]) -> Callable[..., Tensor]:
+    """Turn ``forward(*arrays, **params) -> (out, backward)`` into an op on Tensors.
+
+    The wrapped function unwraps Tensor inputs to arrays, calls ``forward`` and, when
+    a gradient is wanted, records the result on the tape. ``backward(g)`` returns one
+    gradient per Tensor input, shaped like the output where the op broadcast;
+    ``backward()`` in this file reduces it with ``unbroadcast``.
+    """
+    name = forward.__name__
+
+    @functools.wraps(forward)
+    def op(*inputs: Any, **params: Any) -> Tensor:
+        tensors = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+        try:
+            out, backward = forward(*(t.data for t in tensors), **params)
+        except ShapeError:
+            raise
+        except (ValueError, IndexError) as error:  # NumPy's complaint, prefixed with the op and shapes
+            shapes = " and ".join(str(t.shape) for t in tensors)
+            reason = "cannot be broadcast together" if "broadcast" in str(error) else str(error).strip()
+            raise ShapeError(f"{name}: {shapes}: {reason}") from None
+        result = Tensor(out)
+        if _grad_enabled and any(t.requires_grad for t in tensors):
+            result.requires_grad = True
+            result.op, result.parents, result._backward = name, tensors, backward
+        return result
+
+    return op
+
+
+def concat(tensors: list[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis, as ``torch.cat``."""
+    return ops.concat(*tensors, axis=axis)
+
+
+def stack(tensors: list[Tensor], axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis, as ``torch.stack``."""
+    return ops.stack(*tensors, axis=axis)
+
+
+def split(x: Tensor, split_size_or_sections: int | list[int], axis: int = 0) -> list[Tensor]:
+    """Cut ``x`` along ``axis`` into pieces, as ``torch.split``.
+
+    An int is the size of each piece (the last may be smaller); a list gives each size.
+    Each piece is a slice ``x[..., a:b, ...]``, so the gradient flows back through indexing.
+    """
+    length = x.shape[axis]
+    if isinstance(split_size_or_sections, numbers.Integral):
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise ValueError(f"split: the piece size must be positive, got {size}")
+        sizes = [min(size, length - start) for start in range(0, length, size)]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != length:
+            raise ShapeError(f"split: sizes {sizes} add up to {sum(sizes)}, but axis {axis} of {x.shape} has {length}")
+    pieces, start = [], 0
+    for size in sizes:
+        index = [slice(None)] * x.ndim
+        index[axis] = slice(start, start + size)
+        pieces.append(x[tuple(index)])
+        start += size
+    return pieces
+
+
+from minigrad import ops  # noqa: E402  (ops builds on `primitive` above; Tensor's methods call into it)

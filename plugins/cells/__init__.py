@@ -1,0 +1,1 @@
+"""Built-in recurrent cells, one file each."""
