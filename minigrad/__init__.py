@@ -7,14 +7,26 @@ backpropagation unrolls through time.
     y.backward()          # x.grad == 2 * x
 """
 
-from minigrad import nn, ops, optim
+from minigrad import nn, ops, optim, plugins
 from minigrad.errors import GradcheckError, GraphFreedError, ShapeError
 from minigrad.gradcheck import gradcheck
+from minigrad.hookspecs import hookimpl
 from minigrad.ops import exp, log, log_softmax, matmul, relu, sigmoid, softmax, softplus, tanh
 from minigrad.rng import default_rng, manual_seed
 from minigrad.tensor import Tensor, concat, is_grad_enabled, no_grad, split, stack, tensor, time_step
 
 __version__ = "0.1.0"
+
+
+def cells() -> dict[str, type]:
+    """Every registered cell, built-in or third-party: name -> Cell subclass."""
+    return {name: p.cls for name, p in plugins.provided("minigrad_cells", nn.Cell).items()}
+
+
+def tasks() -> dict[str, type]:
+    """Every registered task: name -> task class."""
+    return {name: p.cls for name, p in plugins.provided("minigrad_tasks", object).items()}
+
 
 __all__ = [
     "Tensor",
@@ -40,6 +52,10 @@ __all__ = [
     "ShapeError",
     "manual_seed",
     "default_rng",
+    "hookimpl",
+    "cells",
+    "tasks",
+    "plugins",
     "nn",
     "optim",
     "ops",

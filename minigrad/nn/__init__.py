@@ -1,14 +1,22 @@
 """Layers, losses and the Module system: ``mg.nn``, shaped like ``torch.nn``."""
 
+from minigrad.nn.cell import Cell
 from minigrad.nn.clip import clip_grad_norm_
-from minigrad.nn.layers import Embedding, Linear
+from minigrad.nn.layers import Embedding, Linear, linear
 from minigrad.nn.losses import bce_with_logits, cross_entropy, mse_loss
 from minigrad.nn.module import Module, Parameter
+from minigrad.nn.recurrent import GRU, LSTM, RNN, Recurrent
 
 __all__ = [
     "Module",
     "Parameter",
     "Linear",
+    "linear",
+    "Cell",
+    "Recurrent",
+    "RNN",
+    "LSTM",
+    "GRU",
     "Embedding",
     "mse_loss",
     "bce_with_logits",

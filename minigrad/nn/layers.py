@@ -9,6 +9,12 @@ from minigrad.rng import default_rng
 from minigrad.tensor import Tensor
 
 
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x W^T + b: the affine map every layer and cell is built on (PyTorch's weight layout)."""
+    y = x @ weight.T
+    return y if bias is None else y + bias
+
+
 class Linear(Module):
     """y = x W^T + b, with ``weight`` of shape (out_features, in_features) as in PyTorch.
 
@@ -25,8 +31,7 @@ class Linear(Module):
         self.bias = Parameter(rng.uniform(-bound, bound, out_features)) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
-        y = x @ self.weight.T
-        return y + self.bias if self.bias is not None else y
+        return linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

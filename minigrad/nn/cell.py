@@ -1,0 +1,53 @@
+"""Cell: the base class of every recurrent cell plugin -- parameters plus one time step."""
+
+from __future__ import annotations
+
+from typing import Union
+
+import numpy as np
+
+from minigrad.nn.module import Module, Parameter
+from minigrad.rng import default_rng
+from minigrad.tensor import Tensor
+
+State = Union[Tensor, tuple[Tensor, ...]]
+
+
+class Cell(Module):
+    """One step of a recurrent network: ``h_t, state_t = cell(x_t, state_{t-1})``.
+
+    A subclass sets ``name`` (its registry key), creates its Parameters in
+    ``__init__(input_size, hidden_size, bias=True, ...)`` and writes ``forward`` from
+    tensor ops only: ``backward()`` derives the gradients, so no cell has a backward.
+    ``mg.nn.Recurrent`` unrolls it over time, stacks it in layers and runs it backwards.
+
+    The state is a Tensor (RNN, GRU: s_t) or a tuple of Tensors (LSTM: (h_t, c_t)),
+    each of shape (batch, ...).
+    """
+
+    name: str = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def uniform_parameter(self, *shape: int) -> Parameter:
+        """A new Parameter drawn from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)),
+        PyTorch's initialisation for its recurrent cells; set ``self.hidden_size`` first."""
+        bound = 1 / np.sqrt(self.hidden_size)
+        return Parameter(default_rng().uniform(-bound, bound, shape))
+
+    def init_state(self, batch_size: int) -> State:
+        """The state before the first step: zeros of shape (batch_size, hidden_size)."""
+        return Tensor(np.zeros((batch_size, self.hidden_size), dtype=self._dtype()))
+
+    def forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
+        """One time step: input x_t (batch, input_size) and the previous state ->
+        (output h_t of shape (batch, hidden_size), new state)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define forward(x, state)")
+
+    def _dtype(self) -> np.dtype:
+        first = next(self.parameters(), None)
+        return first.dtype if first is not None else np.dtype(np.float64)
+
+    def extra_repr(self) -> str:
+        return f"{getattr(self, 'input_size', '?')}, {getattr(self, 'hidden_size', '?')}"

@@ -1,0 +1,35 @@
+"""The GRU cell with PyTorch's equations and gate order (r, z, n).
+
+    r = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr)        reset gate
+    z = sigmoid(x W_iz^T + b_iz + h W_hz^T + b_hz)        update gate
+    n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))     candidate state
+    h' = (1 - z) * n + z * h
+"""
+
+import minigrad as mg
+
+
+class GRUCell(mg.nn.Cell):
+    name = "gru"
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.weight_ih = self.uniform_parameter(3 * hidden_size, input_size)
+        self.weight_hh = self.uniform_parameter(3 * hidden_size, hidden_size)
+        self.bias_ih = self.uniform_parameter(3 * hidden_size) if bias else None
+        self.bias_hh = self.uniform_parameter(3 * hidden_size) if bias else None
+
+    def forward(self, x, h):
+        x_r, x_z, x_n = mg.split(mg.nn.linear(x, self.weight_ih, self.bias_ih), self.hidden_size, axis=1)
+        h_r, h_z, h_n = mg.split(mg.nn.linear(h, self.weight_hh, self.bias_hh), self.hidden_size, axis=1)
+        r = (x_r + h_r).sigmoid()
+        z = (x_z + h_z).sigmoid()
+        n = (x_n + r * h_n).tanh()
+        h = (1 - z) * n + z * h
+        return h, h
+
+
+@mg.hookimpl
+def minigrad_cells():
+    return [GRUCell]
