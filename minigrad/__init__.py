@@ -7,7 +7,7 @@ backpropagation unrolls through time.
     y.backward()          # x.grad == 2 * x
 """
 
-from minigrad import nn, ops, optim, plugins
+from minigrad import nn, ops, optim, plugins, testing
 from minigrad.errors import GradcheckError, GraphFreedError, ShapeError
 from minigrad.gradcheck import gradcheck
 from minigrad.hookspecs import hookimpl
@@ -56,6 +56,7 @@ __all__ = [
     "cells",
     "tasks",
     "plugins",
+    "testing",
     "nn",
     "optim",
     "ops",

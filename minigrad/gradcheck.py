@@ -11,7 +11,7 @@ product backward() really computes.
 from __future__ import annotations
 
 import warnings
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -19,26 +19,17 @@ from minigrad.errors import GradcheckError
 from minigrad.tensor import Tensor, no_grad
 
 
-def gradcheck(
-    fn: Callable[..., Tensor],
-    inputs: Sequence[Tensor],
-    eps: float = 1e-6,
-    atol: float = 1e-5,
-    rtol: float = 1e-3,
-) -> bool:
-    """Check ``backward()`` of ``fn(*inputs)`` against central differences.
-
-    Every element of every input with ``requires_grad=True`` is perturbed. Returns
-    True, or raises ``mg.GradcheckError`` naming the input, the element index and
-    the analytic and numeric values. Inputs should be float64: in float32 the
-    differences drown in rounding error.
-    """
+def gradient_errors(
+    fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 1e-6
+) -> Iterator[tuple[int, tuple[int, ...], float, float]]:
+    """For every element of every input that requires grad, yield
+    ``(input position, element index, analytic gradient, numeric gradient)``."""
     inputs = list(inputs)
     checked = [(i, x) for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
     if any(x.dtype != np.float64 for _, x in checked):
-        warnings.warn("gradcheck: inputs are not float64; finite differences will be inaccurate", stacklevel=2)
+        warnings.warn("gradcheck: inputs are not float64; finite differences will be inaccurate", stacklevel=3)
 
     output = fn(*inputs)
     weights = np.random.default_rng(0).uniform(0.5, 1.5, output.shape)  # fixed, so runs repeat
@@ -63,12 +54,31 @@ def gradcheck(
             x.data[index] = original - eps
             below = objective()
             x.data[index] = original
-            numeric = (above - below) / (2 * eps)
-            if not abs(exact[index] - numeric) <= atol + rtol * abs(numeric):
-                label = f"input {position}" + (f" ({x.name!r})" if x.name else "")
-                raise GradcheckError(
-                    f"gradcheck: {label} at index {index}: analytic {exact[index]:.8g}, numeric {numeric:.8g} "
-                    f"(difference {abs(exact[index] - numeric):.3g} > atol + rtol*|numeric| = "
-                    f"{atol + rtol * abs(numeric):.3g})"
-                )
+            yield position, index, float(exact[index]), (above - below) / (2 * eps)
+
+
+def gradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Sequence[Tensor],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+) -> bool:
+    """Check ``backward()`` of ``fn(*inputs)`` against central differences.
+
+    Every element of every input with ``requires_grad=True`` is perturbed. Returns
+    True, or raises ``mg.GradcheckError`` naming the input, the element index and
+    the analytic and numeric values. Inputs should be float64: in float32 the
+    differences drown in rounding error.
+    """
+    inputs = list(inputs)
+    for position, index, analytic, numeric in gradient_errors(fn, inputs, eps):
+        if not abs(analytic - numeric) <= atol + rtol * abs(numeric):
+            name = inputs[position].name
+            label = f"input {position}" + (f" ({name!r})" if name else "")
+            raise GradcheckError(
+                f"gradcheck: {label} at index {index}: analytic {analytic:.8g}, numeric {numeric:.8g} "
+                f"(difference {abs(analytic - numeric):.3g} > atol + rtol*|numeric| = "
+                f"{atol + rtol * abs(numeric):.3g})"
+            )
     return True
