@@ -97,10 +97,10 @@ def matmul(a, b):
         a2 = a[np.newaxis, :] if a.ndim == 1 else a
         b2 = b[:, np.newaxis] if b.ndim == 1 else b
         g2 = g
+        if b.ndim == 1:  # first: for vector @ vector, g is 0-d and only gains its -2 axis after this
+            g2 = np.expand_dims(g2, -1)
         if a.ndim == 1:
             g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
         grad_a = g2 @ np.swapaxes(b2, -1, -2)  # dL/dA = G B^T
         grad_b = np.swapaxes(a2, -1, -2) @ g2  # dL/dB = A^T G
         if a.ndim == 1:
@@ -238,7 +238,8 @@ def reshape(a, *, shape):
 @primitive
 def transpose(a, *, axes=None):
     def backward(g):
-        return (np.transpose(g, None if axes is None else np.argsort(axes)),)
+        # The inverse permutation; axes are taken mod ndim first, as (-1, 0) means (ndim - 1, 0).
+        return (np.transpose(g, None if axes is None else np.argsort([axis % a.ndim for axis in axes])),)
 
     return np.transpose(a, axes), backward
 

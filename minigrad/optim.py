@@ -58,14 +58,17 @@ class Adam(Optimizer):
         self.betas, self.eps, self.steps = betas, eps, 0
         self.m = [np.zeros_like(p.data) for p in self.params]
         self.v = [np.zeros_like(p.data) for p in self.params]
+        # Updates each parameter has had: one skipped (grad None) does not advance its bias correction (as PyTorch).
+        self.param_steps = [0] * len(self.params)
 
     def step(self) -> None:
         self.steps += 1
         beta1, beta2 = self.betas
-        correction1, correction2 = 1 - beta1**self.steps, 1 - beta2**self.steps
-        for p, m, v in zip(self.params, self.m, self.v):
+        for i, (p, m, v) in enumerate(zip(self.params, self.m, self.v)):
             if p.grad is None:
                 continue
+            self.param_steps[i] += 1
+            correction1, correction2 = 1 - beta1 ** self.param_steps[i], 1 - beta2 ** self.param_steps[i]
             m *= beta1
             m += (1 - beta1) * p.grad
             v *= beta2

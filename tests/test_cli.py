@@ -1,0 +1,214 @@
+"""The command line, run as a user would: `minigrad plugins`, `minigrad gradcheck`, bad input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(sys.executable).parent / "minigrad"
+CELL_ROWS = {  # name -> (module, distribution and version)
+    "rnn": ("minigrad_plugins.cells.rnn", "minigrad 0.1.0"),
+    "lstm": ("minigrad_plugins.cells.lstm", "minigrad 0.1.0"),
+    "gru": ("minigrad_plugins.cells.gru", "minigrad 0.1.0"),
+    "mgu": ("minigrad_mgu", "minigrad-mgu 0.1.0"),
+}
+
+GOOD_CELL = '''
+import minigrad as mg
+
+class {cls}(mg.nn.Cell):
+    name = "{name}"
+
+    def __init__(self, input_size, hidden_size, bias=True):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.weight_ih = self.uniform_parameter(hidden_size, input_size)
+        self.weight_hh = self.uniform_parameter(hidden_size, hidden_size)
+
+    def pre(self, x, h):
+        return mg.nn.linear(x, self.weight_ih) + mg.nn.linear(h, self.weight_hh)
+
+    def forward(self, x, h):
+        h = self.pre(x, h).tanh()
+        return h, h
+{extra}
+
+@mg.hookimpl
+def minigrad_cells():
+    return [{cls}]
+'''
+
+WRONG_GRADIENT = GOOD_CELL.format(
+    cls="WrongGradCell",
+    name="wronggrad",
+    extra='''
+    def forward(self, x, h):
+        h = self.pre(x, h.detach()).tanh()  # BPTT cut after one step: gradients are wrong
+        return h, h
+''',
+)
+
+RAISING_FORWARD = GOOD_CELL.format(
+    cls="RaisingCell",
+    name="raising",
+    extra='''
+    def forward(self, x, h):
+        raise RuntimeError("forward exploded")
+''',
+)
+
+
+def make_dist(root: Path, dist: str, entry: str, module: str, source: str) -> Path:
+    info = root / f"{dist.replace('-', '_')}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[minigrad]\n{entry} = {module}\n")
+    (root / f"{module}.py").write_text(source)
+    return root
+
+
+def run(*args: str, pythonpath: Path | None = None, script: bool = False) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINIGRAD_")}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    command = [str(SCRIPT)] if script else [sys.executable, "-m", "minigrad"]
+    return subprocess.run(command + list(args), capture_output=True, text=True, env=env, timeout=120)
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.fixture
+def broken_import(tmp_path):
+    """A fake installed distribution whose plugin module raises on import."""
+    return make_dist(tmp_path, "fake-broken", "brokencell", "mgcli_broken", 'raise ImportError("no module named spam")\n')
+
+
+# ------------------------------------------------------------------ minigrad plugins
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="console script not installed")
+def test_plugins_lists_every_cell_with_its_origin():
+    """One row per cell: name, kind, module, distribution and version (the console script)."""
+    result = run("plugins", script=True)
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:] if line.strip()}
+    for name, (module, origin) in CELL_ROWS.items():
+        assert rows[name][:3] == [name, "cell", module]
+        assert " ".join(rows[name][3:]) == origin
+    assert result.stdout.splitlines()[0].split() == ["NAME", "KIND", "MODULE", "FROM"]
+    assert "broken" not in result.stdout and result.stderr == ""
+
+
+def test_plugins_with_a_broken_plugin_installed(broken_import):
+    """The good cells are still listed; the broken one is one line with entry point, distribution, error."""
+    result = run("plugins", pythonpath=broken_import)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    names = {line.split()[0] for line in result.stdout.splitlines()[1:]}
+    assert set(CELL_ROWS) <= names
+    broken = [line for line in result.stdout.splitlines() if "brokencell" in line]
+    assert len(broken) == 1
+    assert "fake-broken 0.1" in broken[0] and "ImportError: no module named spam" in broken[0]
+
+
+def test_plugins_strict_mode_fails_with_one_line(broken_import):
+    env_result = subprocess.run(
+        [sys.executable, "-m", "minigrad", "plugins"], capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(broken_import), "MINIGRAD_STRICT_PLUGINS": "1"},
+    )
+    assert_one_line_error(env_result, "brokencell", "no module named spam")
+
+
+# ------------------------------------------------------------------ minigrad gradcheck
+
+
+def test_gradcheck_every_cell():
+    """No names: every registered cell, one 'ok' line each with its worst error, exit 0."""
+    result = run("gradcheck")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert sorted(line.split()[0] for line in lines) == sorted(CELL_ROWS)
+    for line in lines:
+        name, status, *rest = line.split()
+        assert status == "ok", line
+        worst = float(line.split("worst gradient error")[1].split()[0])
+        assert 0 <= worst < 1e-6
+
+
+def test_gradcheck_one_cell():
+    result = run("gradcheck", "lstm", "--steps", "2")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0].split()[:2] == ["lstm", "ok"]
+
+
+def test_gradcheck_still_works_with_a_broken_plugin(broken_import):
+    result = run("gradcheck", "rnn", "mgu", pythonpath=broken_import)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [line.split()[:2] for line in result.stdout.strip().splitlines()] == [["rnn", "ok"], ["mgu", "ok"]]
+    assert "brokencell" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_gradcheck_fails_a_cell_with_wrong_gradients(tmp_path):
+    """A third-party cell with wrong gradients: a FAIL line naming the problem, exit 1; others still ok."""
+    root = make_dist(tmp_path, "fake-wrong", "wronggrad", "mgcli_wronggrad", WRONG_GRADIENT)
+    result = run("gradcheck", "wronggrad", "rnn", pythonpath=root)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].split()[:2] == ["wronggrad", "FAIL"] and "analytic" in lines[0] and "numeric" in lines[0]
+    assert lines[1].split()[:2] == ["rnn", "ok"]
+    assert "Traceback" not in result.stderr
+
+
+def test_gradcheck_fails_a_cell_whose_forward_raises(tmp_path):
+    """A cell whose forward raises is a FAIL (exit 1), not a crash; the next cell is still checked."""
+    root = make_dist(tmp_path, "fake-raising", "raising", "mgcli_raising", RAISING_FORWARD)
+    result = run("gradcheck", "raising", "rnn", pythonpath=root)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].split()[:2] == ["raising", "FAIL"] and "forward exploded" in lines[0]
+    assert lines[1].split()[:2] == ["rnn", "ok"]
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def test_unknown_cell():
+    result = run("gradcheck", "lstmm")
+    assert_one_line_error(result, "'lstmm'", "lstm", "gru")
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["frobnicate"], "frobnicate"),
+        ([], "COMMAND"),
+        (["gradcheck", "--steps", "0"], "--steps"),
+        (["gradcheck", "--steps", "many"], "'many'"),
+        (["plugins", "--verbose"], "--verbose"),
+        (["gradcheck", "--bogus"], "--bogus"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(args, fragment):
+    assert_one_line_error(run(*args), fragment)
+
+
+def test_help_and_version():
+    result = run("--help")
+    assert result.returncode == 0 and "gradcheck" in result.stdout and "plugins" in result.stdout
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.strip() == "minigrad 0.1.0"

@@ -1,0 +1,334 @@
+"""Module and Parameter (registration, names, state), Linear and Embedding."""
+
+from __future__ import annotations
+
+import hypothesis.extra.numpy as hnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad.nn import Embedding, Linear, Module, Parameter
+
+
+class Cell(Module):
+    def __init__(self, n=3):
+        super().__init__()
+        self.weight = Parameter(np.arange(n * n, dtype=float).reshape(n, n))
+        self.bias = Parameter(np.zeros(n))
+        self.not_a_parameter = mg.tensor(np.ones(n), requires_grad=True)
+        self.scale = 2.0
+
+    def forward(self, x):
+        return (x @ self.weight.T + self.bias) * self.scale
+
+
+class Net(Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = Cell()
+        self.decoder = Module()
+        self.decoder.inner = Cell()
+        self.head = Parameter(np.ones(3))
+
+    def forward(self, x):
+        return (self.decoder.inner(self.encoder(x)) * self.head).sum()
+
+
+def _fill_grads(module, value=1.0):
+    for p in module.parameters():
+        p.grad = np.full(p.shape, value)
+
+
+# ------------------------------------------------------------ registration and names
+
+
+def test_assigning_parameters_and_modules_registers_them():
+    """Assigning a Parameter or Module attribute registers it; plain tensors and numbers do not."""
+    cell = Cell()
+    assert [name for name, _ in cell.named_parameters()] == ["weight", "bias"]
+    assert all(isinstance(p, Parameter) and p.requires_grad for p in cell.parameters())
+    net = Net()
+    assert list(net.children()) == [net.encoder, net.decoder]
+
+
+def test_reassigning_and_deleting_unregisters():
+    """Replacing a Parameter attribute by something else, or deleting it, removes it from parameters()."""
+    cell = Cell()
+    cell.bias = None
+    assert [name for name, _ in cell.named_parameters()] == ["weight"]
+    del cell.weight
+    assert list(cell.parameters()) == []
+
+
+def test_nested_modules_have_dotted_names():
+    """named_parameters() walks sub-modules depth first and joins names with dots."""
+    names = [name for name, _ in Net().named_parameters()]
+    assert names == ["head", "encoder.weight", "encoder.bias", "decoder.inner.weight", "decoder.inner.bias"]
+
+
+def test_shared_parameter_listed_once():
+    """A Parameter reachable under two names appears once in parameters() and named_parameters()."""
+    net = Net()
+    net.decoder.inner.weight = net.encoder.weight  # tied weights
+    params = list(net.parameters())
+    assert sum(p is net.encoder.weight for p in params) == 1
+    assert len(params) == len({id(p) for p in params}) == 4
+    assert "encoder.weight" in dict(net.named_parameters())
+
+
+def test_super_init_required_before_assignment():
+    """Setting an attribute before Module.__init__ ran is an AttributeError saying what to do."""
+
+    class Broken(Module):
+        def __init__(self):
+            self.w = Parameter(np.ones(2))
+
+    with pytest.raises(AttributeError, match="super"):
+        Broken()
+
+
+def test_call_runs_forward():
+    """module(x) is module.forward(x)."""
+    cell = Cell()
+    x = mg.tensor(np.ones((2, 3)))
+    np.testing.assert_array_equal(cell(x).data, cell.forward(x).data)
+    with pytest.raises(NotImplementedError):
+        Module()(x)
+
+
+# ------------------------------------------------------------ state dicts
+
+
+def test_state_dict_returns_copies():
+    """state_dict() holds copies: later changes to the parameters do not alter it, and vice versa."""
+    net = Net()
+    state = net.state_dict()
+    assert list(state) == [name for name, _ in net.named_parameters()]
+    before = state["encoder.weight"].copy()
+    net.encoder.weight.data += 1.0
+    np.testing.assert_array_equal(state["encoder.weight"], before)
+    state["head"][...] = 99.0
+    np.testing.assert_array_equal(net.head.data, np.ones(3))
+
+
+def test_load_state_dict_round_trip():
+    """Loading one model's state_dict into another makes both compute the same thing."""
+    a, b = Net(), Net()
+    rng = np.random.default_rng(0)
+    for p in a.parameters():
+        p.data[...] = rng.normal(size=p.shape)
+    b.load_state_dict(a.state_dict())
+    for (name_a, pa), (name_b, pb) in zip(a.named_parameters(), b.named_parameters()):
+        assert name_a == name_b and pa is not pb
+        np.testing.assert_array_equal(pa.data, pb.data)
+    x = mg.tensor(rng.normal(size=(4, 3)))
+    assert a(x).item() == b(x).item()
+
+
+def test_load_state_dict_accepts_tensors_and_keeps_dtype():
+    """Values may be Tensors; loading keeps the module's dtype (float32 stays float32)."""
+    cell = Cell().float()
+    cell.load_state_dict({"weight": mg.tensor(np.eye(3)), "bias": np.array([1.0, 2.0, 3.0])})
+    assert cell.weight.dtype == np.float32 and cell.bias.dtype == np.float32
+    np.testing.assert_array_equal(cell.weight.data, np.eye(3))
+    np.testing.assert_array_equal(cell.bias.data, [1.0, 2.0, 3.0])
+
+
+def test_load_state_dict_strict_names_missing_and_unexpected_keys():
+    """strict loading raises KeyError naming every missing and unexpected key, loading nothing."""
+    net = Net()
+    state = net.state_dict()
+    del state["encoder.bias"]
+    state["encoder.typo"] = np.zeros(3)
+    state["head"] = np.full(3, 5.0)
+    with pytest.raises(KeyError) as info:
+        net.load_state_dict(state)
+    message = str(info.value)
+    assert "missing" in message and "encoder.bias" in message
+    assert "unexpected" in message and "encoder.typo" in message
+    assert "\n" not in message
+    np.testing.assert_array_equal(net.head.data, np.ones(3))
+
+
+def test_load_state_dict_non_strict_loads_what_matches():
+    """strict=False ignores unknown keys and leaves missing parameters as they were."""
+    net = Net()
+    net.load_state_dict({"head": np.full(3, 4.0), "unknown": np.zeros(1)}, strict=False)
+    np.testing.assert_array_equal(net.head.data, np.full(3, 4.0))
+    np.testing.assert_array_equal(net.encoder.bias.data, np.zeros(3))
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_load_state_dict_shape_mismatch_names_parameter(strict):
+    """A shape that differs raises ShapeError naming the parameter and both shapes, and changes nothing."""
+    net = Net()
+    state = net.state_dict()
+    state["head"] = np.full(3, 8.0)
+    state["decoder.inner.weight"] = np.zeros((3, 4))
+    with pytest.raises(mg.ShapeError) as info:
+        net.load_state_dict(state, strict=strict)
+    message = str(info.value)
+    assert "decoder.inner.weight" in message and "(3, 4)" in message and "(3, 3)" in message
+    np.testing.assert_array_equal(net.head.data, np.ones(3))
+
+
+# ------------------------------------------------------------ grads, modes, dtypes
+
+
+def test_zero_grad_clears_every_parameter():
+    """zero_grad() sets every parameter's grad (nested included) to None."""
+    net = Net()
+    net(mg.tensor(np.ones((2, 3)))).backward()
+    assert all(p.grad is not None for p in net.parameters())
+    net.zero_grad()
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_train_and_eval_are_recursive():
+    """eval() and train() set .training on the module and every sub-module, and return the module."""
+    net = Net()
+    assert all(m.training for m in net.modules())
+    assert net.eval() is net
+    assert not any(m.training for m in net.modules())
+    net.train()
+    assert all(m.training for m in net.modules())
+    net.train(False)
+    assert not net.decoder.inner.training
+
+
+def test_float_and_double_change_dtypes_and_forward_works():
+    """float() makes every parameter float32 and forward then computes in float32 (and
+    backward gives float32 grads); double() goes back to float64, values kept."""
+    net = Net()
+    original = {name: p.data.copy() for name, p in net.named_parameters()}
+    assert net.float() is net
+    assert all(p.dtype == np.float32 for p in net.parameters())
+    x = mg.tensor(np.ones((2, 3), dtype=np.float32))
+    out = net(x)
+    assert out.dtype == np.float32
+    out.backward()
+    assert all(p.grad.dtype == np.float32 for p in net.parameters())
+    net.double()
+    assert all(p.dtype == np.float64 for p in net.parameters())
+    for name, p in net.named_parameters():
+        np.testing.assert_allclose(p.data, original[name], rtol=1e-6)
+
+
+# ------------------------------------------------------------ Linear
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(1, 5),
+    st.integers(1, 5),
+    hnp.array_shapes(min_dims=0, max_dims=2, max_side=3),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
+def test_linear_matches_x_w_transpose_plus_b(in_features, out_features, batch_shape, bias, seed):
+    """Linear(x) = x W^T + b for inputs of any leading shape; without bias there is no bias parameter."""
+    mg.manual_seed(seed)
+    layer = Linear(in_features, out_features, bias=bias)
+    assert layer.weight.shape == (out_features, in_features)
+    x_value = np.random.default_rng(seed).normal(size=(*batch_shape, in_features))
+    y = layer(mg.tensor(x_value))
+    expected = x_value @ layer.weight.data.T
+    if bias:
+        assert layer.bias.shape == (out_features,)
+        expected = expected + layer.bias.data
+    else:
+        assert layer.bias is None and [n for n, _ in layer.named_parameters()] == ["weight"]
+    assert y.shape == (*batch_shape, out_features)
+    np.testing.assert_allclose(y.data, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_linear_gradients_pass_gradcheck():
+    """Linear's weight, bias and input gradients agree with finite differences."""
+    mg.manual_seed(0)
+    layer = Linear(3, 2)
+    x = mg.tensor(np.random.default_rng(1).normal(size=(4, 3)), requires_grad=True)
+    assert mg.gradcheck(lambda a, w, b: (a @ w.T + b).tanh(), [x, layer.weight, layer.bias])
+    assert mg.gradcheck(lambda a: layer(a).tanh(), [x])
+
+
+@pytest.mark.parametrize("in_features", [1, 4, 100])
+def test_linear_init_uses_pytorch_bounds(in_features):
+    """Weights and bias are uniform in +-1/sqrt(in_features), as torch.nn.Linear: all inside
+    the bound, spread across it, centred on zero."""
+    mg.manual_seed(123)
+    layer = Linear(in_features, 400)
+    bound = 1 / np.sqrt(in_features)
+    for values in (layer.weight.data.ravel(), layer.bias.data):
+        assert np.all(np.abs(values) <= bound)
+        assert np.max(values) > 0.95 * bound and np.min(values) < -0.95 * bound
+        assert abs(np.mean(values)) < 0.15 * bound
+        assert np.std(values) == pytest.approx(bound / np.sqrt(3), rel=0.15)
+
+
+def test_same_seed_same_initialisation():
+    """mg.manual_seed(s) before construction gives bit-identical layers; another seed differs."""
+    mg.manual_seed(5)
+    a = Linear(3, 4)
+    mg.manual_seed(5)
+    b = Linear(3, 4)
+    mg.manual_seed(6)
+    c = Linear(3, 4)
+    np.testing.assert_array_equal(a.weight.data, b.weight.data)
+    np.testing.assert_array_equal(a.bias.data, b.bias.data)
+    assert not np.array_equal(a.weight.data, c.weight.data)
+
+
+# ------------------------------------------------------------ Embedding
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 4), st.data())
+def test_embedding_lookup_returns_rows(num, dim, data):
+    """Embedding(indices) is weight[indices]: one row per index, indices of any shape."""
+    layer = Embedding(num, dim)
+    index_shapes = hnp.array_shapes(min_dims=0, max_dims=2, max_side=4)
+    indices = data.draw(hnp.arrays(np.int64, index_shapes, elements=st.integers(0, num - 1)))
+    out = layer(indices)
+    assert out.shape == (*indices.shape, dim)
+    np.testing.assert_array_equal(out.data, layer.weight.data[indices])
+    np.testing.assert_array_equal(layer(mg.tensor(indices)).data, out.data)
+
+
+def test_embedding_gradient_accumulates_for_repeated_indices():
+    """A row looked up several times gets the sum of the gradients of each lookup; rows
+    never looked up get zero."""
+    layer = Embedding(5, 3)
+    indices = np.array([[1, 3], [1, 1]])
+    upstream = np.random.default_rng(0).normal(size=(2, 2, 3))
+    layer(indices).backward(upstream)
+    expected = np.zeros((5, 3))
+    expected[1] = upstream[0, 0] + upstream[1, 0] + upstream[1, 1]
+    expected[3] = upstream[0, 1]
+    np.testing.assert_allclose(layer.weight.grad, expected, rtol=1e-12)
+
+
+def test_embedding_init_is_standard_normal():
+    """Embedding weights are drawn N(0, 1), as torch.nn.Embedding."""
+    mg.manual_seed(0)
+    weight = Embedding(200, 50).weight.data
+    assert abs(weight.mean()) < 0.05 and weight.std() == pytest.approx(1.0, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("indices", "error", "pattern"),
+    [
+        (np.array([0, 5]), IndexError, r"\[0, 5\)"),
+        (np.array([-1, 2]), IndexError, r"\[0, 5\)"),
+        (np.array([0.0, 1.0]), TypeError, "integer"),
+        (np.array([True, False]), TypeError, "integer"),
+    ],
+)
+def test_embedding_bad_indices_raise(indices, error, pattern):
+    """Out-of-range (including negative) or non-integer indices raise a one-line error naming
+    the valid range or the dtype."""
+    layer = Embedding(5, 2)
+    with pytest.raises(error, match=pattern) as info:
+        layer(indices)
+    assert "\n" not in str(info.value)
