@@ -13,7 +13,18 @@ from minigrad.gradcheck import gradcheck
 from minigrad.hookspecs import hookimpl
 from minigrad.ops import exp, log, log_softmax, matmul, relu, sigmoid, softmax, softplus, tanh
 from minigrad.rng import default_rng, manual_seed
-from minigrad.tensor import Tensor, concat, is_grad_enabled, no_grad, split, stack, tensor, time_step
+from minigrad.tensor import (
+    Tensor,
+    concat,
+    gradients,
+    is_grad_enabled,
+    no_grad,
+    primitive,
+    split,
+    stack,
+    tensor,
+    time_step,
+)
 
 __version__ = "0.1.0"
 
@@ -34,6 +45,8 @@ __all__ = [
     "no_grad",
     "is_grad_enabled",
     "time_step",
+    "gradients",
+    "primitive",
     "concat",
     "stack",
     "split",

@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 import minigrad as mg
 from minigrad.errors import GradcheckError, ShapeError
-from minigrad.plugins import PluginError, PluginWarning, broken, provided
+from minigrad.plugins import PluginError, PluginWarning, broken, conflicts, provided
 from minigrad.testing import CellContractError, check_cell
 
 
@@ -35,6 +35,9 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         for name, item in sorted(provided(hook, base).items()):
             rows.append((name, item.kind, item.cls.__module__, item.plugin.origin))
     print(_table(rows))
+    for hook in ("minigrad_cells", "minigrad_tasks"):
+        for message in conflicts(hook).values():
+            print(f"conflict: {message}")
     for plugin in broken():
         print(f"broken: {plugin}")
     return 0
@@ -54,12 +57,18 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         try:
             worst = check_cell(cells[name].cls, steps=args.steps)
-        except (GradcheckError, CellContractError) as error:
+        except Exception as error:  # a plugin's bug fails its own line; the other cells are still checked
             failures += 1
-            print(f"{name.ljust(width)}  FAIL  {error}")
+            reason = str(error) if isinstance(error, (GradcheckError, CellContractError)) else _one_line(error)
+            print(f"{name.ljust(width)}  FAIL  {reason}")
             continue
         print(f"{name.ljust(width)}  ok    worst gradient error {worst:.1e}  ({time.perf_counter() - start:.1f} s)")
     return 1 if failures else 0
+
+
+def _one_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"
 
 
 def _warn_broken() -> None:

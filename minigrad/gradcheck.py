@@ -3,9 +3,9 @@
 For each input element x_i, the central difference
     (f(x + eps*e_i) - f(x - eps*e_i)) / (2*eps)
 approximates df/dx_i with error O(eps^2). ``gradcheck`` compares it with what
-``backward()`` computed. A non-scalar output is reduced to the scalar
-f = sum(v * output) with a fixed random v, which checks the vector-Jacobian
-product backward() really computes.
+the backward walk computed. A non-scalar output is reduced to the scalar
+f = sum(v * output) with a fixed random v in [0.5, 1.5], which checks the
+vector-Jacobian product the walk really computes. Nothing's ``.grad`` changes.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from minigrad.errors import GradcheckError
-from minigrad.tensor import Tensor, no_grad
+from minigrad.tensor import Tensor, gradients, no_grad
 
 
 def gradient_errors(
@@ -32,28 +32,29 @@ def gradient_errors(
         warnings.warn("gradcheck: inputs are not float64; finite differences will be inaccurate", stacklevel=3)
 
     output = fn(*inputs)
-    weights = np.random.default_rng(0).uniform(0.5, 1.5, output.shape)  # fixed, so runs repeat
+    # A one-element output is checked as it is; a larger one through sum(v * output), v fixed.
+    weights = np.ones(output.shape) if output.size == 1 else np.random.default_rng(0).uniform(0.5, 1.5, output.shape)
 
     def objective() -> float:
         with no_grad():
             return float(np.sum(fn(*inputs).data * weights))
 
-    saved_grads = [x.grad for _, x in checked]
-    for _, x in checked:
-        x.grad = None
-    output.backward(weights)
-    analytic = [np.zeros_like(x.data) if x.grad is None else x.grad for _, x in checked]
-    for (_, x), saved in zip(checked, saved_grads):
-        x.grad = saved
+    tensors = [x for _, x in checked]
+    if output.requires_grad:
+        analytic = gradients(output, tensors, weights)  # leaves every .grad as it was
+    else:  # nothing the output depends on requires grad: every gradient is 0
+        analytic = [np.zeros_like(x.data) for x in tensors]
 
     for (position, x), exact in zip(checked, analytic):
         for index in np.ndindex(*x.shape):
             original = x.data[index]
-            x.data[index] = original + eps
-            above = objective()
-            x.data[index] = original - eps
-            below = objective()
-            x.data[index] = original
+            try:
+                x.data[index] = original + eps
+                above = objective()
+                x.data[index] = original - eps
+                below = objective()
+            finally:
+                x.data[index] = original  # even if fn raises, the input is left as it was
             yield position, index, float(exact[index]), (above - below) / (2 * eps)
 
 

@@ -244,13 +244,21 @@ def transpose(a, *, axes=None):
     return np.transpose(a, axes), backward
 
 
+def _is_basic(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts)
+
+
 @primitive
 def getitem(a, *, index):
     """Basic slicing and integer-array indexing; repeated indices add their gradients."""
 
     def backward(g):
         grad = np.zeros_like(a)
-        np.add.at(grad, index, g)
+        if _is_basic(index):
+            grad[index] = g  # slices and ints pick each element at most once
+        else:
+            np.add.at(grad, index, g)  # an index array may repeat an element: add, never overwrite
         return (grad,)
 
     return a[index], backward

@@ -72,6 +72,7 @@ _manager: pluggy.PluginManager | None = None
 _infos: dict[str, PluginInfo] = {}
 _broken: list[BrokenPlugin] = []
 _provided: dict[str, dict[str, Provided]] = {}
+_conflicts: dict[str, dict[str, str]] = {}  # hook -> contested name -> the error naming both
 
 
 def _flag(name: str) -> bool:
@@ -91,6 +92,8 @@ def _one_line(error: BaseException) -> str:
 def _report(broken: BrokenPlugin) -> None:
     if _flag("MINIGRAD_STRICT_PLUGINS"):
         raise PluginError(str(broken))
+    if broken in _broken:  # hooks run again after register(); say it once
+        return
     _broken.append(broken)
     warnings.warn(str(broken), PluginWarning, stacklevel=3)
 
@@ -99,26 +102,30 @@ def plugin_manager() -> pluggy.PluginManager:
     """The pluggy PluginManager, with every installed entry point loaded (once per process)."""
     global _manager
     if _manager is None:
-        _manager = pluggy.PluginManager(hookspecs.PROJECT)
-        _manager.add_hookspecs(hookspecs)
-        for entry_point in importlib.metadata.entry_points(group=hookspecs.PROJECT):
-            dist = entry_point.dist
-            info = PluginInfo(entry_point.name, entry_point.value, dist and dist.name, dist and dist.version)
-            _trace(f"loading entry point {entry_point.name} = {entry_point.value} ({info.origin})")
-            try:
-                _register(entry_point.load(), info)
-            except Exception as error:  # a plugin's bug must not stop minigrad
-                _report(BrokenPlugin(info, _one_line(error)))
+        manager = pluggy.PluginManager(hookspecs.PROJECT)
+        manager.add_hookspecs(hookspecs)
+        try:
+            for entry_point in importlib.metadata.entry_points(group=hookspecs.PROJECT):
+                dist = entry_point.dist
+                info = PluginInfo(entry_point.name, entry_point.value, dist and dist.name, dist and dist.version)
+                _trace(f"loading entry point {entry_point.name} = {entry_point.value} ({info.origin})")
+                try:
+                    _register(manager, entry_point.load(), info)
+                except Exception as error:  # a plugin's bug must not stop minigrad
+                    _report(BrokenPlugin(info, _one_line(error)))
+        except PluginError:  # strict mode: load nothing, so the next lookup is strict again
+            reset()
+            raise
+        _manager = manager  # only a fully loaded manager is kept
     return _manager
 
 
-def _register(plugin: Any, info: PluginInfo) -> None:
-    assert _manager is not None
-    _manager.register(plugin, name=info.name)
+def _register(manager: pluggy.PluginManager, plugin: Any, info: PluginInfo) -> None:
+    manager.register(plugin, name=info.name)
     try:
-        _manager.check_pending()  # a hook name that matches no specification is a typo
+        manager.check_pending()  # a hook name that matches no specification is a typo
     except pluggy.PluginValidationError:
-        _manager.unregister(name=info.name)
+        manager.unregister(name=info.name)
         raise
     _infos[info.name] = info
     _provided.clear()
@@ -129,11 +136,11 @@ def register(plugin: Any, name: str | None = None) -> None:
 
     Unlike an installed entry point, an error here is raised, not reported.
     """
-    plugin_manager()
+    manager = plugin_manager()
     name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
     _trace(f"registering {name} by hand")
     try:
-        _register(plugin, PluginInfo(name, getattr(plugin, "__name__", repr(plugin))))
+        _register(manager, plugin, PluginInfo(name, getattr(plugin, "__name__", type(plugin).__qualname__)))
     except (ValueError, pluggy.PluginValidationError) as error:
         raise PluginError(f"plugin {name!r}: {_one_line(error)}") from None
 
@@ -152,6 +159,7 @@ def reset() -> None:
     _infos.clear()
     _broken.clear()
     _provided.clear()
+    _conflicts.clear()
 
 
 def broken() -> list[BrokenPlugin]:
@@ -165,35 +173,57 @@ def provided(hook: str, base: type) -> dict[str, Provided]:
 
     Each plugin's hook is called on its own, so one that raises, or returns something
     that is not a subclass of ``base`` with a ``name``, is reported and skipped.
-    Two plugins claiming one name is an error naming both.
+    A name that two plugins claim is left out and reported; ``lookup`` of that name
+    raises an error naming both.
     """
     manager = plugin_manager()
     if hook in _provided:
         return _provided[hook]
     kind = KINDS[hook]
-    found: dict[str, Provided] = {}
+    claims: dict[str, list[Provided]] = {}
     for impl in getattr(manager.hook, hook).get_hookimpls():
         info = _infos[impl.plugin_name]
+        _trace(f"calling {hook}() of {info.name} ({info.module})")
         try:
             classes = list(impl.function() or [])
         except Exception as error:
             _report(BrokenPlugin(info, f"{hook}() raised {_one_line(error)}"))
             continue
-        _trace(f"{hook}() from {info.name} ({info.module}) returned {[getattr(c, '__name__', c) for c in classes]}")
+        _trace(f"{hook}() of {info.name} returned {[getattr(c, '__name__', c) for c in classes]}")
         for cls in classes:
             problem = _contract_problem(cls, base)
             if problem:
                 _report(BrokenPlugin(info, f"{hook}() returned {cls!r}, {problem}"))
                 continue
-            if cls.name in found:
-                other = found[cls.name].plugin
-                raise PluginError(
-                    f"two plugins claim the {kind} name {cls.name!r}: {other.name} ({other.module}, {other.origin}) "
-                    f"and {info.name} ({info.module}, {info.origin})"
-                )
-            found[cls.name] = Provided(cls.name, kind, cls, info)
-    _provided[hook] = found
+            claims.setdefault(cls.name, []).append(Provided(cls.name, kind, cls, info))
+    found, conflicts = {}, {}
+    for name, items in claims.items():
+        if len(items) == 1:
+            found[name] = items[0]
+            continue
+        owners = " and ".join(sorted(f"{p.plugin.name} ({p.plugin.module}, {p.plugin.origin})" for p in items))
+        conflicts[name] = f"two plugins claim the {kind} name {name!r}: {owners}"
+        if _flag("MINIGRAD_STRICT_PLUGINS"):
+            raise PluginError(conflicts[name])
+        warnings.warn(conflicts[name], PluginWarning, stacklevel=2)
+    _provided[hook], _conflicts[hook] = found, conflicts
     return found
+
+
+def lookup(hook: str, base: type, name: str) -> Provided:
+    """The class registered under ``name``, or a PluginError saying why there is none."""
+    found = provided(hook, base)
+    if name in found:
+        return found[name]
+    if name in _conflicts.get(hook, {}):
+        raise PluginError(_conflicts[hook][name])
+    kind = KINDS[hook]
+    raise PluginError(f"unknown {kind} {name!r}; registered {kind}s: {', '.join(sorted(found)) or 'none'}")
+
+
+def conflicts(hook: str) -> dict[str, str]:
+    """Contested name -> the error naming both plugins, as found by the last ``provided(hook, ...)``."""
+    return dict(_conflicts.get(hook, {}))
 
 
 def _contract_problem(cls: Any, base: type) -> str | None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import numbers
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -30,15 +30,27 @@ _grad_enabled = True
 _current_tags: dict[str, Any] = {}
 
 
-@contextlib.contextmanager
-def no_grad() -> Iterator[None]:
-    """Record nothing inside this block (evaluation, optimizer updates). Also a decorator."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
+class no_grad(contextlib.ContextDecorator):
+    """Record nothing inside this block (evaluation, optimizer updates).
+
+    ``with mg.no_grad(): ...``, or as a decorator, ``@mg.no_grad`` or ``@mg.no_grad()``.
+    """
+
+    def __new__(cls, function: Callable | None = None):
+        instance = super().__new__(cls)
+        return instance if function is None else instance(function)  # bare @mg.no_grad
+
+    def __init__(self, function: Callable | None = None) -> None:
+        self._previous: list[bool] = []  # a stack, so a decorated recursive function restores correctly
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._previous.append(_grad_enabled)
+        _grad_enabled = False
+
+    def __exit__(self, *exc_info: Any) -> None:
+        global _grad_enabled
+        _grad_enabled = self._previous.pop()
 
 
 def is_grad_enabled() -> bool:
@@ -172,44 +184,7 @@ class Tensor:
         PyTorch: call ``zero_grad()`` between steps. The tape is freed afterwards unless
         ``retain_graph=True``.
         """
-        if not self.requires_grad:
-            raise RuntimeError(
-                "backward: this tensor does not require grad; "
-                "create an input with requires_grad=True (or use mg.nn.Parameter) first"
-            )
-        if grad is None:
-            if self.size != 1:
-                raise RuntimeError(
-                    f"backward: a gradient can be implied only for a one-element output, got shape {self.shape}; "
-                    "call backward(grad) with a gradient of that shape"
-                )
-            grad = np.ones_like(self.data)
-        else:
-            grad = _as_array(grad, self.dtype)
-            if grad.shape != self.shape:
-                raise ShapeError(f"backward: grad has shape {grad.shape} but the tensor has shape {self.shape}")
-
-        grads: dict[int, np.ndarray] = {id(self): grad}  # gradients still to be handed on
-        for node in reversed(_topological_order(self)):
-            g = grads.pop(id(node), None)
-            if g is None:  # nothing downstream depends on this node
-                continue
-            if node.is_leaf:
-                _accumulate_into_leaf(node, g)
-                continue
-            if node._backward is None:
-                raise GraphFreedError(
-                    f"backward: the graph through {node.op!r} was freed by an earlier backward(); "
-                    "pass retain_graph=True to the first backward() to walk it again"
-                )
-            for parent, parent_grad in zip(node.parents, node._backward(g)):
-                if parent_grad is None or not parent.requires_grad:
-                    continue
-                parent_grad = unbroadcast(parent_grad, parent.shape)
-                key = id(parent)
-                grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
-            if not retain_graph:
-                node._backward = None  # drop the saved arrays; `op` and `parents` stay for pictures
+        _backpropagate(self, _seed_gradient(self, grad, "backward"), retain_graph, wanted=None)
 
     # -- operators, all defined in ops.py -----------------------------------
     def __add__(self, other: Any) -> Tensor:
@@ -311,8 +286,11 @@ class Tensor:
 
 
 def tensor(data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None) -> Tensor:
-    """Make a Tensor from numbers, nested lists or a NumPy array (floats default to float64)."""
-    return Tensor(data, requires_grad=requires_grad, name=name, dtype=dtype)
+    """Make a Tensor from numbers, nested lists or a NumPy array (floats default to float64).
+
+    The data is copied, as ``torch.tensor`` copies: later updates never reach the caller's array.
+    """
+    return Tensor(_as_array(data, dtype).copy(), requires_grad=requires_grad, name=name)
 
 
 def _lift(value: Any, like: Tensor) -> Tensor:
@@ -340,11 +318,82 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
-    grad = grad.sum(axis=tuple(range(extra))) if extra > 0 else grad
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
     stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1)
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
-    return grad.reshape(shape)
+    return grad
+
+
+def _seed_gradient(output: Tensor, grad: Any, caller: str) -> np.ndarray:
+    """The gradient that starts a backward walk: given, or 1 for a one-element output."""
+    if not output.requires_grad:
+        raise RuntimeError(
+            f"{caller}: this tensor does not require grad; "
+            "create an input with requires_grad=True (or use mg.nn.Parameter) first"
+        )
+    if grad is None:
+        if output.size != 1:
+            raise RuntimeError(
+                f"{caller}: a gradient can be implied only for a one-element output, got shape {output.shape}; "
+                "pass a gradient of that shape"
+            )
+        return np.ones_like(output.data)
+    grad = _as_array(grad, output.dtype)
+    if grad.shape != output.shape:
+        raise ShapeError(f"{caller}: grad has shape {grad.shape} but the tensor has shape {output.shape}")
+    return grad
+
+
+def _backpropagate(root: Tensor, grad: np.ndarray, retain_graph: bool, wanted: set[int] | None) -> dict[int, np.ndarray]:
+    """The backward walk, from ``root`` to the leaves, in reverse topological order.
+
+    Each node receives the sum of the gradients of everything computed from it before it
+    hands gradients on to its parents. With ``wanted=None`` leaves accumulate into
+    ``.grad``; otherwise the gradients of the tensors whose ids are wanted are returned
+    and no ``.grad`` changes.
+    """
+    found: dict[int, np.ndarray] = {}
+    grads: dict[int, np.ndarray] = {id(root): grad}  # gradients still to be handed on
+    for node in reversed(_topological_order(root)):
+        g = grads.pop(id(node), None)
+        if g is None:  # nothing downstream depends on this node
+            continue
+        if wanted is not None and id(node) in wanted:
+            found[id(node)] = g
+        if node.is_leaf:
+            if wanted is None:
+                _accumulate_into_leaf(node, g)
+            continue
+        if node._backward is None:
+            raise GraphFreedError(
+                f"backward: the graph through {node.op!r} was freed by an earlier backward(); "
+                "pass retain_graph=True to the first backward() to walk it again"
+            )
+        for parent, parent_grad in zip(node.parents, node._backward(g)):
+            if parent_grad is None or not parent.requires_grad:
+                continue
+            parent_grad = unbroadcast(parent_grad, parent.shape)
+            if parent_grad.shape != parent.shape:  # a bug in the op's backward, not the user's
+                raise RuntimeError(
+                    f"backward of {node.op!r} returned a gradient of shape {parent_grad.shape} "
+                    f"for an input of shape {parent.shape}"
+                )
+            key = id(parent)
+            grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
+        if not retain_graph:
+            node._backward = None  # drop the saved arrays; `op` and `parents` stay for pictures
+    return found
+
+
+def gradients(output: Tensor, inputs: Sequence[Tensor], grad: Any = None, retain_graph: bool = False) -> list[np.ndarray]:
+    """d(output)/d(input) for each input, leaving every ``.grad`` untouched (``torch.autograd.grad``).
+
+    Inputs may be leaves or computed tensors; one that ``output`` does not depend on gets zeros.
+    """
+    found = _backpropagate(output, _seed_gradient(output, grad, "gradients"), retain_graph, {id(x) for x in inputs})
+    return [np.array(found[id(x)], dtype=x.dtype) if id(x) in found else np.zeros_like(x.data) for x in inputs]
 
 
 def _topological_order(root: Tensor) -> list[Tensor]:
@@ -396,7 +445,8 @@ def primitive(forward: Callable[..., tuple[np.ndarray, Callable]]) -> Callable[.
         except (ValueError, IndexError) as error:  # NumPy's complaint, prefixed with the op and shapes
             shapes = " and ".join(str(t.shape) for t in tensors)
             reason = "cannot be broadcast together" if "broadcast" in str(error) else str(error).strip()
-            raise ShapeError(f"{name}: {shapes}: {reason}") from None
+            kind = IndexError if isinstance(error, IndexError) else ShapeError  # IndexError ends `for row in x`
+            raise kind(f"{name}: {shapes}: {reason}") from None
         result = Tensor(out)
         if _grad_enabled and any(t.requires_grad for t in tensors):
             result.requires_grad = True

@@ -19,7 +19,7 @@ from minigrad.errors import GradcheckError
 from minigrad.gradcheck import gradient_errors
 from minigrad.nn.cell import Cell
 from minigrad.nn.recurrent import Recurrent
-from minigrad.rng import manual_seed
+from minigrad.rng import default_rng, manual_seed
 from minigrad.tensor import Tensor
 
 
@@ -35,8 +35,18 @@ def _components(state: Any) -> tuple:
     return state if isinstance(state, tuple) else (state,)
 
 
+def _call(cell_class: type, what: str, fn: Any, *args: Any) -> Any:
+    """Run the cell's own code; an exception in it is a contract failure naming the cell."""
+    try:
+        return fn(*args)
+    except CellContractError:
+        raise
+    except Exception as error:
+        _fail(cell_class, f"{what} raised {type(error).__name__}: {error}")
+
+
 def _check_one_step(cell_class: type, cell: Cell, batch: int, input_size: int, hidden_size: int) -> None:
-    state = cell.init_state(batch)
+    state = _call(cell_class, f"init_state({batch})", cell.init_state, batch)
     parts = _components(state)
     if not parts or not all(isinstance(p, Tensor) for p in parts):
         _fail(cell_class, f"init_state({batch}) must return a Tensor or a tuple of Tensors, got {state!r}")
@@ -44,7 +54,7 @@ def _check_one_step(cell_class: type, cell: Cell, batch: int, input_size: int, h
         if part.ndim < 1 or part.shape[0] != batch:
             _fail(cell_class, f"init_state({batch}) returned shape {part.shape}; the first axis must be the batch")
     x = Tensor(np.random.default_rng(1).normal(size=(batch, input_size)))
-    result = cell(x, state)
+    result = _call(cell_class, "forward(x, state)", cell, x, state)
     if not (isinstance(result, tuple) and len(result) == 2):
         _fail(cell_class, "forward(x, state) must return (h, new_state)")
     h, new_state = result
@@ -58,20 +68,37 @@ def _check_one_step(cell_class: type, cell: Cell, batch: int, input_size: int, h
 
 
 def check_cell(
-    cell_class: type, input_size: int = 2, hidden_size: int = 3, steps: int = 4, atol: float = 1e-5, rtol: float = 1e-3
+    cell_class: type,
+    input_size: int = 2,
+    hidden_size: int = 3,
+    steps: int = 4,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    **cell_kwargs: Any,
 ) -> float:
     """Run the cell contract: construction, ``init_state``, output and state shapes for
     batch 1 and 3, determinism under ``mg.manual_seed``, and finite-difference gradients
     of every parameter and the input through a 2-layer bidirectional ``Recurrent`` over
-    ``steps`` steps (float64). Returns the worst gradient error it saw, relative
-    where a gradient exceeds 1 in size and absolute below."""
+    ``steps`` steps (float64). ``cell_kwargs`` go to the cell (``nonlinearity="relu"``).
+    Returns the worst gradient error it saw, relative where a gradient exceeds 1 in
+    size and absolute below. The global generator is left as it was."""
+    saved = default_rng().bit_generator.state
+    try:
+        return _check_cell(cell_class, input_size, hidden_size, steps, atol, rtol, cell_kwargs)
+    finally:
+        default_rng().bit_generator.state = saved
+
+
+def _check_cell(
+    cell_class: type, input_size: int, hidden_size: int, steps: int, atol: float, rtol: float, cell_kwargs: dict
+) -> float:
     if not (isinstance(cell_class, type) and issubclass(cell_class, Cell)):
         raise CellContractError(f"{cell_class!r} is not a subclass of mg.nn.Cell")
     if not isinstance(getattr(cell_class, "name", None), str) or not cell_class.name:
         _fail(cell_class, "needs a class attribute `name` (its registry key, e.g. 'mycell')")
     try:
         manual_seed(0)
-        cell = cell_class(input_size, hidden_size, bias=True)
+        cell = cell_class(input_size, hidden_size, bias=True, **cell_kwargs)
     except Exception as error:
         _fail(cell_class, f"cell_class({input_size}, {hidden_size}, bias=True) raised {type(error).__name__}: {error}")
     if not list(cell.parameters()):
@@ -80,13 +107,13 @@ def check_cell(
         _check_one_step(cell_class, cell, batch, input_size, hidden_size)
 
     manual_seed(0)
-    again = cell_class(input_size, hidden_size, bias=True)
+    again = cell_class(input_size, hidden_size, bias=True, **cell_kwargs)
     for (name, a), (_, b) in zip(cell.named_parameters(), again.named_parameters()):
         if not np.array_equal(a.data, b.data):
             _fail(cell_class, f"parameter {name} differs under the same seed; draw it from mg.default_rng()")
 
     manual_seed(0)
-    layer = Recurrent(cell_class, input_size, hidden_size, num_layers=2, bidirectional=True)
+    layer = Recurrent(cell_class, input_size, hidden_size, num_layers=2, bidirectional=True, **cell_kwargs)
     names, parameters = zip(*layer.named_parameters())
     x = Tensor(np.random.default_rng(2).normal(size=(2, steps, input_size)), requires_grad=True, name="x")
 
@@ -95,7 +122,8 @@ def check_cell(
         return output
 
     worst = 0.0
-    for position, index, analytic, numeric in gradient_errors(loss, [x, *parameters]):
+    measured = _call(cell_class, "the 2-layer bidirectional Recurrent", list, gradient_errors(loss, [x, *parameters]))
+    for position, index, analytic, numeric in measured:
         label = "the input x" if position == 0 else f"parameter {names[position - 1]}"
         if not abs(analytic - numeric) <= atol + rtol * abs(numeric):
             raise GradcheckError(

@@ -151,11 +151,6 @@ def test_errors_are_one_line(label, action):
     assert message.strip() and "\n" not in message, f"{label}: {message!r}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tensor.py primitive() turns NumPy's IndexError into ShapeError (a ValueError), "
-    "so the sequence protocol never sees IndexError: iterating or unpacking a Tensor raises",
-)
 def test_index_past_the_end_is_an_index_error_so_iteration_stops():
     """x[len(x)] raises IndexError (as NumPy and PyTorch), so `for row in x` and `a, b = x` work."""
     x = mg.tensor([[1.0, 2.0], [3.0, 4.0]])

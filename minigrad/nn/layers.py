@@ -18,7 +18,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 class Linear(Module):
     """y = x W^T + b, with ``weight`` of shape (out_features, in_features) as in PyTorch.
 
-    In the lecture's notation the output layer z_t = V s_t + b_v is a Linear with weight V.
+    In the lecture's row-vector notation the output layer z_t = s_t V + b_v is a Linear
+    whose ``weight`` is V transposed.
     Initialised uniformly in +-1/sqrt(in_features), as ``torch.nn.Linear``.
     """
 

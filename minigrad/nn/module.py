@@ -13,10 +13,11 @@ from minigrad.tensor import Tensor
 
 class Parameter(Tensor):
     """A Tensor that a Module trains: it always requires grad, and assigning it to a
-    Module attribute registers it under that name."""
+    Module attribute registers it under that name. It owns a copy of ``data``."""
 
     def __init__(self, data: Any, name: str | None = None, dtype: Any = None):
-        super().__init__(data, requires_grad=True, name=name, dtype=dtype)
+        data = data.data if isinstance(data, Tensor) else data
+        super().__init__(np.array(data, dtype=dtype, copy=True), requires_grad=True, name=name)
 
     def __repr__(self) -> str:
         return "Parameter(" + super().__repr__()[len("tensor(") :]

@@ -16,18 +16,14 @@ import numpy as np
 from minigrad.errors import ShapeError
 from minigrad.nn.cell import Cell, State
 from minigrad.nn.module import Module
-from minigrad.plugins import PluginError, provided
+from minigrad.plugins import lookup
 from minigrad.tensor import Tensor, concat, stack, time_step
 
 
 def resolve_cell(cell: str | type[Cell]) -> type[Cell]:
     """A registered cell name ("lstm") or a Cell subclass -> the Cell subclass."""
     if isinstance(cell, str):
-        cells = provided("minigrad_cells", Cell)
-        if cell not in cells:
-            known = ", ".join(sorted(cells)) or "none"
-            raise PluginError(f"unknown cell {cell!r}; registered cells: {known}")
-        return cells[cell].cls
+        return lookup("minigrad_cells", Cell, cell).cls
     if isinstance(cell, type) and issubclass(cell, Cell):
         return cell
     raise TypeError(f"cell must be a registered name or a subclass of mg.nn.Cell, got {cell!r}")
@@ -151,11 +147,13 @@ class Recurrent(Module):
         """Unroll one cell over the time axis, forwards or (direction 1) backwards."""
         cell = self.cells[index]
         steps = inputs.shape[1]
-        s = self._initial_state(state, index, inputs.shape[0])
+        order = range(steps) if direction == 0 else range(steps - 1, -1, -1)
+        way = "reverse" if direction else "forward"
+        with time_step(order[0] + 1, layer=layer, direction=way):  # the state enters at the first step
+            s = self._initial_state(state, index, inputs.shape[0])
         outputs: list[Tensor] = [None] * steps  # type: ignore[list-item]
-        order = range(steps) if direction == 0 else reversed(range(steps))
         for t in order:
-            with time_step(t + 1, layer=layer, direction="reverse" if direction else "forward"):
+            with time_step(t + 1, layer=layer, direction=way):
                 h, new_s = cell(inputs[:, t, :], s)
                 if masks is not None:  # past a sequence's end: output 0, state unchanged
                     m = masks[t]
@@ -176,10 +174,15 @@ class Recurrent(Module):
         """
         if self.bidirectional:
             raise ValueError("Recurrent.unroll: a bidirectional layer cannot generate (it needs the whole sequence)")
+        if not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise ValueError(f"Recurrent.unroll: steps must be a positive integer, got {steps!r}")
         if first_input.ndim != 2 or first_input.shape[1] != self.input_size:
             raise ShapeError(f"Recurrent.unroll: first_input must be (batch, {self.input_size}), got {first_input.shape}")
         batch = first_input.shape[0]
-        states = [self._initial_state(state, layer, batch) for layer in range(self.num_layers)]
+        states = []
+        for layer in range(self.num_layers):
+            with time_step(1, layer=layer, direction="forward"):
+                states.append(self._initial_state(state, layer, batch))
         x, outputs = first_input, []
         for t in range(steps):
             h = x
