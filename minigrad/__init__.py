@@ -7,7 +7,7 @@ backpropagation unrolls through time.
     y.backward()          # x.grad == 2 * x
 """
 
-from minigrad import nn, ops, optim, plugins, testing
+from minigrad import nn, ops, optim, plugins, testing, viz
 from minigrad.errors import GradcheckError, GraphFreedError, ShapeError
 from minigrad.gradcheck import gradcheck
 from minigrad.hookspecs import hookimpl
@@ -70,6 +70,7 @@ __all__ = [
     "tasks",
     "plugins",
     "testing",
+    "viz",
     "nn",
     "optim",
     "ops",

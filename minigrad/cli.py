@@ -6,12 +6,14 @@ import argparse
 import sys
 import time
 import warnings
+from pathlib import Path
 from typing import Callable, Sequence
 
 import minigrad as mg
 from minigrad.errors import GradcheckError, ShapeError
 from minigrad.plugins import PluginError, PluginWarning, broken, conflicts, provided
 from minigrad.testing import CellContractError, check_cell
+from minigrad.viz.render import FORMATS
 
 
 class UsageError(Exception):
@@ -66,6 +68,94 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def lecture_loss(
+    cell: type, steps: int, layers: int, bidirectional: bool, hidden_size: int, input_size: int, seed: int
+) -> mg.Tensor:
+    """A small instance of ``cell`` in the lecture's shape: x_t -> s_t (U, W) -> z_t = V s_t + b_v,
+    loss_t = (z_t - y_t)², loss = Σ loss_t; parameters labelled with the lecture's letters."""
+    mg.manual_seed(seed)
+    rng = mg.default_rng()
+    layer = mg.nn.Recurrent(cell, input_size, hidden_size, num_layers=layers, bidirectional=bidirectional)
+    head = mg.nn.Linear(hidden_size * (2 if bidirectional else 1), 1)
+    for name, parameter in layer.named_parameters():
+        for prefix, letter in (("weight_ih", "U"), ("weight_hh", "W")):
+            if name.startswith(prefix):
+                parameter.name = f"{name} ({letter})"
+    head.weight.name, head.bias.name = "V", "b_v"
+    x = mg.tensor(rng.uniform(0, 1, (1, steps, input_size)), name="x")
+    y = rng.uniform(0, 1, (1, steps, 1))
+    output, _ = layer(x)
+    losses = []
+    for t in range(steps):
+        with mg.time_step(t + 1, layer=layers - 1, direction="forward"):
+            z = head(output[:, t])
+            z.name = "z_t"
+            loss_t = ((z - y[:, t]) ** 2).sum()
+            loss_t.name = "loss_t"
+        losses.append(loss_t)
+    loss = mg.stack(losses).sum()
+    loss.name = "loss"
+    return loss
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    """Draw a small instance of a cell, unrolled (or folded), optionally coloured by gradient."""
+    cells = provided("minigrad_cells", mg.nn.Cell)
+    if args.name not in cells:
+        if args.name in provided("minigrad_tasks", object):
+            raise UsageError(f"minigrad graph: tasks cannot be drawn yet; draw a cell: {', '.join(sorted(cells))}")
+        mg.plugins.lookup("minigrad_cells", mg.nn.Cell, args.name)  # raises, naming the cells there are
+    if Path(args.output).suffix.lstrip(".").lower() not in FORMATS:
+        raise UsageError(f"minigrad graph: -o must end in .svg, .png, .pdf or .dot, got {args.output!r}")
+    loss = lecture_loss(
+        cells[args.name].cls, args.steps, args.layers, args.bidirectional, args.hidden_size, args.input_size, args.seed
+    )
+    picture = mg.viz.draw(loss, folded=args.folded, grad=args.grad, max_nodes=args.max_nodes)
+    written, note = mg.viz.render(picture, args.output)
+    if note:
+        print(f"minigrad: {note}", file=sys.stderr)
+    print(f"wrote {written}")
+    return 0
+
+
+def cmd_gradflow(args: argparse.Namespace) -> int:
+    """Train each cell on remember-the-first-input and plot ‖∂loss/∂h_t‖ before and after."""
+    from tqdm import tqdm
+
+    from minigrad.gradflow import FlowResult, plot_flows, run_experiment
+
+    names = [name.strip() for name in args.cells.split(",") if name.strip()]
+    cells = provided("minigrad_cells", mg.nn.Cell)
+    for name in names:
+        if name not in cells:
+            mg.plugins.lookup("minigrad_cells", mg.nn.Cell, name)  # raises, naming the cells there are
+    if Path(args.output).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise UsageError(f"minigrad gradflow: -o must end in .png, .svg or .pdf, got {args.output!r}")
+    results = []
+    show = not args.quiet and sys.stderr.isatty()
+    for name in names:
+        with tqdm(total=args.iterations, desc=f"training {name}", disable=not show, leave=False) as bar:
+            results.append(
+                run_experiment(
+                    name, args.steps, args.hidden_size, args.iterations, args.batch_size, args.lr, args.seed, bar.update
+                )
+            )
+    rows = [("CELL", "‖∂L/∂h_1‖/‖∂L/∂h_T‖ AT INIT", "AFTER TRAINING", "TEST ACCURACY", "CHANCE")]
+    for r in results:
+        rows.append(
+            (r.cell, f"{FlowResult.ratio(r.at_init):.1e}", f"{FlowResult.ratio(r.trained):.1e}", f"{r.accuracy:.3f}", f"{r.chance:.2f}")
+        )
+    print(f"remember-the-first-input, {args.steps} steps, {args.iterations} Adam steps of batch {args.batch_size}")
+    print(_table(rows))
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print(f"minigrad: matplotlib is not installed, so {args.output} was not drawn: pip install 'minigrad[plot]'")
+        return 0
+    print(f"wrote {plot_flows(results, args.output)}")
+    return 0
+
+
 def _one_line(error: BaseException) -> str:
     lines = str(error).strip().splitlines()
     return f"{type(error).__name__}: {lines[0] if lines else ''}"
@@ -91,6 +181,34 @@ def build_parser() -> argparse.ArgumentParser:
     gradcheck.add_argument("cells", nargs="*", metavar="CELL", help="registered cell names")
     gradcheck.add_argument("--steps", type=_positive_int, default=4, help="time steps to unroll (default 4)")
     gradcheck.set_defaults(run=cmd_gradcheck)
+
+    graph = commands.add_parser("graph", help="draw a cell unrolled through time (or folded) with the lecture's names")
+    graph.add_argument("name", metavar="CELL", help="a registered cell")
+    graph.add_argument("-o", "--output", required=True, help="FILE.svg, .png, .pdf or .dot")
+    graph.add_argument("--steps", type=_positive_int, default=3, help="time steps to unroll (default 3)")
+    graph.add_argument("--folded", action="store_true", help="lay every step onto one: the recurrent edge as a loop")
+    graph.add_argument("--grad", action="store_true", help="colour nodes by the size of their gradient")
+    graph.add_argument("--layers", type=_positive_int, default=1, help="stacked layers (default 1)")
+    graph.add_argument("--bidirectional", action="store_true", help="a forward and a reverse direction")
+    graph.add_argument("--hidden-size", type=_positive_int, default=3, help="hidden units (default 3)")
+    graph.add_argument("--input-size", type=_positive_int, default=1, help="input features (default 1)")
+    graph.add_argument("--max-nodes", type=_positive_int, default=300, help="past this many ops, one node per step")
+    graph.add_argument("--seed", type=int, default=0, help="initialisation seed (default 0)")
+    graph.set_defaults(run=cmd_graph)
+
+    flow = commands.add_parser(
+        "gradflow", help="how the gradient fades through time: each cell before and after training"
+    )
+    flow.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated cells (default rnn,lstm,gru)")
+    flow.add_argument("--steps", type=_positive_int, default=100, help="sequence length (default 100)")
+    flow.add_argument("-o", "--output", default="flow.png", help="the plot: .png, .svg or .pdf (default flow.png)")
+    flow.add_argument("--hidden-size", type=_positive_int, default=32, help="hidden units (default 32)")
+    flow.add_argument("--iterations", type=_positive_int, default=1000, help="training steps per cell (default 1000)")
+    flow.add_argument("--batch-size", type=_positive_int, default=32, help="sequences per step (default 32)")
+    flow.add_argument("--lr", type=_positive_float, default=0.01, help="Adam's learning rate (default 0.01)")
+    flow.add_argument("--seed", type=int, default=0, help="seed for data and initialisation (default 0)")
+    flow.add_argument("--quiet", action="store_true", help="no progress bar")
+    flow.set_defaults(run=cmd_gradflow)
     return parser
 
 
@@ -101,6 +219,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
     return value
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import numbers
 from typing import Any, Callable, Iterator, Sequence
 
@@ -28,6 +29,7 @@ from minigrad.errors import GraphFreedError, ShapeError
 # Global recording state: is the tape on, and which tags go on new nodes.
 _grad_enabled = True
 _current_tags: dict[str, Any] = {}
+_creation_order = itertools.count()
 
 
 class no_grad(contextlib.ContextDecorator):
@@ -119,6 +121,7 @@ class Tensor:
         self.parents: tuple[Tensor, ...] = ()
         self.tags: dict[str, Any] = _current_tags
         self._backward: Callable[[np.ndarray], tuple] | None = None
+        self._created = next(_creation_order)  # orders nodes in pictures, the same on every run
 
     # -- what a tensor is ---------------------------------------------------
     @property

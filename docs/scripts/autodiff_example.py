@@ -2,9 +2,10 @@
 
 A 2-step scalar RNN, s_t = tanh(x_t*u + s_{t-1}*w), loss = s_2**2. The script prints
 the tape, the gradients backward() hands from node to node next to the same numbers
-by hand, and the smaller demonstrations (accumulation, retain_graph, 10,000 steps,
-gradcheck, no_grad, detach, tags). It also writes docs/images/autodiff_tape.dot and,
-when Graphviz `dot` is installed, renders docs/images/autodiff_tape.svg.
+by hand, and the smaller demonstrations (accumulation, retain_graph, mg.gradients,
+10,000 steps, gradcheck, no_grad, detach, tags). It also writes
+docs/images/autodiff_tape.dot and, when Graphviz `dot` is installed, renders
+docs/images/autodiff_tape.svg.
 
     .venv/bin/python docs/scripts/autodiff_example.py
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import minigrad as mg
-from minigrad.tensor import _topological_order, primitive
+from minigrad.tensor import _topological_order
 
 IMAGES = Path(__file__).resolve().parent.parent / "images"
 
@@ -122,6 +123,11 @@ again = rnn_loss(u, w)
 again.backward(retain_graph=True)
 again.backward()  # allowed: the first call kept the graph
 print(f"backward(retain_graph=True) then backward():      w.grad = {w.grad:+.6f}")
+fresh = rnn_loss(u, w)
+fresh_h1 = fresh.parents[0].parents[0].parents[1].parents[0].parents[0]  # loss <- s_2 <- h_2 <- #7 <- s_1 <- h_1
+du, dw, dh1 = mg.gradients(fresh, [u, w, fresh_h1])  # no .grad changes
+print(f"mg.gradients(loss, [u, w, h_1]): {float(du):+.6f}, {float(dw):+.6f}, {float(dh1):+.6f};  "
+      f"w.grad still {w.grad:+.6f}")
 
 u.grad = w.grad = None
 s = mg.tensor(0.0)
@@ -140,7 +146,7 @@ u.grad = w.grad = None
 print("gradcheck(rnn_loss, [u, w]):", mg.gradcheck(rnn_loss, [u, w]))
 
 
-@primitive
+@mg.primitive
 def sin(a):  # a new op is one entry: forward, and its backward next to it
     def backward(g):
         return (g * np.cos(a),)
@@ -148,7 +154,7 @@ def sin(a):  # a new op is one entry: forward, and its backward next to it
     return np.sin(a), backward
 
 
-@primitive
+@mg.primitive
 def tanh_wrong(a):  # a deliberate bug: the derivative of tanh is 1 - tanh^2, not 1 - tanh
     out = np.tanh(a)
 

@@ -26,6 +26,7 @@ class Cell(Module):
     """
 
     name: str = ""
+    state_name: str = "h"  # the initial state is drawn as h_0 (the lecture's RNN: s_0)
 
     def __init__(self) -> None:
         super().__init__()
@@ -38,7 +39,7 @@ class Cell(Module):
 
     def init_state(self, batch_size: int) -> State:
         """The state before the first step: zeros of shape (batch_size, hidden_size)."""
-        return Tensor(np.zeros((batch_size, self.hidden_size), dtype=self._dtype()))
+        return Tensor(np.zeros((batch_size, self.hidden_size), dtype=self._dtype()), name=f"{self.state_name}_0")
 
     def forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         """One time step: input x_t (batch, input_size) and the previous state ->

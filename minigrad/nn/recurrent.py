@@ -77,7 +77,9 @@ class Recurrent(Module):
                 cell_module = self.cell_class(layer_input, hidden_size, bias=bias, **cell_kwargs)
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
                 for name, parameter in cell_module.named_parameters():
-                    setattr(self, name.replace(".", "_") + suffix, parameter)
+                    flat_name = name.replace(".", "_") + suffix
+                    parameter.name = flat_name  # as it appears in state_dict() and in pictures
+                    setattr(self, flat_name, parameter)
                 self.cells.append(cell_module)
 
     def extra_repr(self) -> str:
@@ -154,7 +156,10 @@ class Recurrent(Module):
         outputs: list[Tensor] = [None] * steps  # type: ignore[list-item]
         for t in order:
             with time_step(t + 1, layer=layer, direction=way):
-                h, new_s = cell(inputs[:, t, :], s)
+                x_t = inputs[:, t, :]
+                if layer == 0:
+                    x_t.name = "x_t"
+                h, new_s = cell(x_t, s)
                 if masks is not None:  # past a sequence's end: output 0, state unchanged
                     m = masks[t]
                     h = h * m

@@ -27,6 +27,7 @@ class GRUCell(mg.nn.Cell):
         z = (x_z + h_z).sigmoid()
         n = (x_n + r * h_n).tanh()
         h = (1 - z) * n + z * h
+        h.name = "h_t"  # names show in graph pictures, with t replaced by the step
         return h, h
 
 

@@ -38,6 +38,7 @@ class LSTMCell(mg.nn.Cell):
         i, f, g, o = mg.split(gates, self.hidden_size, axis=1)
         c = f.sigmoid() * c + i.sigmoid() * g.tanh()
         h = o.sigmoid() * c.tanh()
+        c.name, h.name = "c_t", "h_t"  # names show in graph pictures, with t replaced by the step
         return h, (h, c)
 
 

@@ -11,6 +11,7 @@ import minigrad as mg
 
 class RNNCell(mg.nn.Cell):
     name = "rnn"
+    state_name = "s"
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh"):
         super().__init__()
@@ -24,7 +25,9 @@ class RNNCell(mg.nn.Cell):
 
     def forward(self, x: mg.Tensor, s: mg.Tensor) -> tuple[mg.Tensor, mg.Tensor]:
         h = mg.nn.linear(x, self.weight_ih, self.bias_ih) + mg.nn.linear(s, self.weight_hh, self.bias_hh)
+        h.name = "h_t"  # names show in graph pictures, with t replaced by the step
         s = h.tanh() if self.nonlinearity == "tanh" else h.relu()
+        s.name = "s_t"
         return s, s
 
 
