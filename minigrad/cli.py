@@ -137,7 +137,8 @@ def cmd_gradflow(args: argparse.Namespace) -> int:
         with tqdm(total=args.iterations, desc=f"training {name}", disable=not show, leave=False) as bar:
             results.append(
                 run_experiment(
-                    name, args.steps, args.hidden_size, args.iterations, args.batch_size, args.lr, args.seed, bar.update
+                    name, args.steps, args.hidden_size, args.iterations, args.batch_size, args.lr, args.seed,
+                    curriculum=not args.no_curriculum, progress=bar.update,
                 )
             )
     rows = [("CELL", "‖∂L/∂h_1‖/‖∂L/∂h_T‖ AT INIT", "AFTER TRAINING", "TEST ACCURACY", "CHANCE")]
@@ -145,7 +146,11 @@ def cmd_gradflow(args: argparse.Namespace) -> int:
         rows.append(
             (r.cell, f"{FlowResult.ratio(r.at_init):.1e}", f"{FlowResult.ratio(r.trained):.1e}", f"{r.accuracy:.3f}", f"{r.chance:.2f}")
         )
-    print(f"remember-the-first-input, {args.steps} steps, {args.iterations} Adam steps of batch {args.batch_size}")
+    schedule = "full length throughout" if args.no_curriculum else "lengths growing from 10 over the first half"
+    print(
+        f"remember-the-first-input, {args.steps} steps, {args.iterations} Adam steps of batch {args.batch_size} "
+        f"({schedule}), hidden {args.hidden_size}, seed {args.seed}"
+    )
     print(_table(rows))
     try:
         import matplotlib  # noqa: F401
@@ -207,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     flow.add_argument("--batch-size", type=_positive_int, default=32, help="sequences per step (default 32)")
     flow.add_argument("--lr", type=_positive_float, default=0.01, help="Adam's learning rate (default 0.01)")
     flow.add_argument("--seed", type=int, default=0, help="seed for data and initialisation (default 0)")
+    flow.add_argument(
+        "--no-curriculum", action="store_true", help="train on full-length sequences from the start (default: grow them)"
+    )
     flow.add_argument("--quiet", action="store_true", help="no progress bar")
     flow.set_defaults(run=cmd_gradflow)
     return parser
