@@ -13,7 +13,7 @@ import minigrad as mg
 from minigrad.errors import GradcheckError, ShapeError
 from minigrad.plugins import PluginError, PluginWarning, broken, conflicts, provided
 from minigrad.testing import CellContractError, check_cell
-from minigrad.viz.render import FORMATS
+from minigrad.viz.output import FORMATS
 
 
 class UsageError(Exception):
@@ -126,6 +126,8 @@ def cmd_gradflow(args: argparse.Namespace) -> int:
 
     names = [name.strip() for name in args.cells.split(",") if name.strip()]
     cells = provided("minigrad_cells", mg.nn.Cell)
+    if not names:
+        raise UsageError(f"minigrad gradflow: --cells names no cell; registered: {', '.join(sorted(cells))}")
     for name in names:
         if name not in cells:
             mg.plugins.lookup("minigrad_cells", mg.nn.Cell, name)  # raises, naming the cells there are

@@ -24,7 +24,7 @@ from minigrad.optim import Adam
 from minigrad.rng import manual_seed
 from minigrad.tensor import Tensor, no_grad
 from minigrad.viz.flow import gradient_flow
-from minigrad.viz.render import write_atomically
+from minigrad.viz.output import write_atomically
 
 
 def remember_first_data(

@@ -3,6 +3,6 @@
 
 from minigrad.viz.draw import draw
 from minigrad.viz.flow import gradient_flow
-from minigrad.viz.render import render
+from minigrad.viz.output import render
 
 __all__ = ["draw", "render", "gradient_flow"]

@@ -17,7 +17,10 @@ def write_atomically(path: Path, data: bytes) -> None:
     """Write to a temporary file beside ``path``, then rename: never a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.fchmod(handle, 0o666 & ~umask)  # mkstemp makes 0600; a picture is as readable as any new file
         with os.fdopen(handle, "wb") as file:
             file.write(data)
         os.replace(partial, path)
