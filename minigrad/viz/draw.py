@@ -35,7 +35,7 @@ def draw(root: Tensor, folded: bool = False, grad: bool = False, max_nodes: int 
     """
     nodes = collect(root)
     norms = _gradient_norms(root, nodes) if grad else {}
-    ops = sum(kind(n) == "op" for n in nodes)
+    ops = sum(kind(n) == "op" and not _is_parameter_transpose(n) for n in nodes)
     if folded:
         picture = _Picture(nodes, _fold(nodes), norms, title="folded: every time step laid onto one", folded=True)
     elif ops > max_nodes:
@@ -118,7 +118,7 @@ class _Picture:
         self.steps_per_group = Counter((k.layer, k.direction) for k in keys)
 
     def represent(self, node: Tensor) -> Tensor | str:
-        if node.op == "transpose" and kind(node.parents[0]) == "parameter":
+        if _is_parameter_transpose(node):
             return node.parents[0]  # W.T is W: draw the parameter's edge straight into the step
         return self.mapping.get(id(node), node)
 
@@ -248,7 +248,7 @@ class _Picture:
                     continue
                 tail = self.represent(parent)
                 edge = (self.node_id(tail), self.node_id(head))
-                if tail is head or edge in drawn:
+                if edge[0] == edge[1] or edge in drawn:  # inside one folded or collapsed node
                     continue
                 drawn.add(edge)
                 before, after = step_key(parent), step_key(node)
@@ -270,12 +270,16 @@ class _Picture:
                 value = 10 ** (low + (high - low) * i / (len(PALETTE) - 1))
                 node_id = f"legend{i}"
                 legend.node(
-                    node_id, f"{value:.0e}", shape="box", style="filled", fillcolor=colour,
+                    node_id, f"{value:.1e}", shape="box", style="filled", fillcolor=colour,
                     fontcolor="white" if colour in PALETTE[:5] else "black",
                 )
                 if previous:
                     legend.edge(previous, node_id, style="invis")
                 previous = node_id
+
+
+def _is_parameter_transpose(node: Tensor) -> bool:
+    return node.op == "transpose" and kind(node.parents[0]) == "parameter"
 
 
 def _recurrent_weight(node: Tensor, state: Tensor) -> str | None:

@@ -1,0 +1,176 @@
+"""Every picture of docs/unrolling.md, written into docs/images/unrolling/.
+
+    .venv/bin/python docs/scripts/unrolling_images.py        (or: make docs-images)
+
+Seeded, so every run draws the same graphs. The pictures that a ``minigrad graph ...``
+command can draw are made with that command's own defaults (``graph_command``); the
+others are built here, in the lecture's names (``echo_rnn``, ``binary_subtraction``).
+Last, ``minigrad gradflow`` trains three cells and prints the table the page quotes.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+import minigrad as mg
+from minigrad import cli
+
+DOCS = Path(__file__).resolve().parent.parent
+OUT = DOCS / "images" / "unrolling"
+
+
+def save(picture, name: str) -> None:
+    path, note = mg.viz.render(picture, OUT / name)
+    if note:  # no Graphviz: the .dot text was written instead
+        print(note)
+    print(f"wrote {path.relative_to(DOCS.parent)}")
+
+
+# --- (a) the lecture's echo RNN: two steps, an output at t = 2 only -------------------------
+
+
+def echo_rnn() -> mg.Tensor:
+    """The echo network of the lecture (ch. 19): 1 input, 1 hidden unit, 1 output.
+
+    t = 1:  h_1 = x_1·U + b_u                 (no s_0: the first step has no W term)
+            s_1 = tanh(h_1)
+    t = 2:  h_2 = x_2·U + s_1·W + b_u
+            s_2 = tanh(h_2)
+            z_2 = s_2·V + b_v                 a_2 = z_2 (fitting: identity)
+            loss = (z_2 - y_2)² / 2           y_2 = x_1: echo the previous input
+    """
+    mg.manual_seed(0)
+    rng = mg.default_rng()
+    U, W, V = (mg.nn.Parameter(rng.normal(size=(1, 1)), name=n) for n in "UWV")
+    b_u = mg.nn.Parameter(np.zeros((1, 1)), name="b_u")
+    b_v = mg.nn.Parameter(np.zeros((1, 1)), name="b_v")
+    xs = rng.uniform(0, 1, 2)  # the lecture's data: random numbers, the target is the one before
+    s = None
+    for t in (1, 2):
+        with mg.time_step(t):  # every tensor made in here is tagged with step t
+            x_t = mg.tensor([[xs[t - 1]]], name="x_t")  # "_t" is drawn as the step number: x_1, x_2
+            h = x_t @ U if s is None else x_t @ U + s @ W
+            h = h + b_u
+            h.name = "h_t"
+            s = h.tanh()
+            s.name = "s_t"
+    with mg.time_step(2):  # the output layer and the loss, at the last step only
+        z = s @ V + b_v
+        z.name = "z_t"
+        y = mg.tensor([[xs[0]]], name="y_t")
+        loss = ((z - y) ** 2 * 0.5).sum()
+        loss.name = "loss"
+    return loss
+
+
+# --- (b) binary subtraction: four steps, an output and a loss at every step ---------------
+
+
+def binary_subtraction() -> mg.Tensor:
+    """13 - 6 = 7 in 4 bits, lowest bit first: x_t = (bit t of 13, bit t of 6), y_t = bit t of 7.
+
+    mg.nn.RNN(2, 4) is U, W (and PyTorch's two biases); mg.nn.Linear(4, 1) is V, b_v. At every
+    step z_t = s_t·V + b_v and loss_t = BCE(σ(z_t), y_t), the logistic a_t fused into the loss
+    (mg.nn.bce_with_logits); loss = Σ_t loss_t.
+    """
+    mg.manual_seed(0)
+    rnn = mg.nn.RNN(input_size=2, hidden_size=4)
+    head = mg.nn.Linear(4, 1)
+    rnn.weight_ih_l0.name, rnn.weight_hh_l0.name = "weight_ih_l0 (U)", "weight_hh_l0 (W)"
+    head.weight.name, head.bias.name = "V", "b_v"
+
+    def bits(n: int) -> list[int]:
+        return [(n >> t) & 1 for t in range(4)]  # lowest bit first: the order the steps see them
+
+    x = mg.tensor(np.array([bits(13), bits(6)], dtype=float).T[None], name="x")  # (batch 1, 4 steps, 2)
+    y = np.array(bits(13 - 6), dtype=float)
+    output, _ = rnn(x)  # Recurrent tags each step and names x_t, h_t, s_t
+    losses = []
+    for t in range(4):
+        with mg.time_step(t + 1):
+            z = head(output[:, t])
+            z.name = "z_t"
+            loss_t = mg.nn.bce_with_logits(z, [[y[t]]])
+            loss_t.name = "loss_t"
+        losses.append(loss_t)
+    loss = mg.stack(losses).sum()
+    loss.name = "loss"
+    return loss
+
+
+# --- (c, d, and a big graph) what `minigrad graph ...` draws --------------------------------
+
+
+def graph_command(command: str, name: str) -> None:
+    """Draw what ``minigrad graph ARGS`` draws, with the command line's own defaults."""
+    args = cli.build_parser().parse_args(["graph", *command.split(), "-o", name])
+    cell = mg.cells()[args.name]
+    loss = cli.lecture_loss(
+        cell, args.steps, args.layers, args.bidirectional, args.hidden_size, args.input_size, args.seed
+    )
+    save(mg.viz.draw(loss, folded=args.folded, grad=args.grad, max_nodes=args.max_nodes), name)
+
+
+def at_initialisation(steps: int = 50, hidden_size: int = 32, seed: int = 0) -> None:
+    """The rnn and lstm of the gradflow run at initialisation (same seed, same probe batch):
+    how fast ‖∂L/∂h_t‖ shrinks per step back, and what each step multiplies the gradient by."""
+    from minigrad.gradflow import RememberFirst, remember_first_data
+
+    for cell in ("rnn", "lstm"):
+        mg.manual_seed(seed)  # as run_experiment does: the model first, then the probe batch
+        rng = np.random.default_rng(seed)
+        model = RememberFirst(cell, steps, hidden_size)
+        x, target = remember_first_data(rng, 32, steps)
+        flow = model.flow(x, target)
+        ratio = flow[0] / flow[-1]
+        print(f"{cell} at initialisation: ‖∂L/∂h_1‖/‖∂L/∂h_T‖ = {ratio:.1e}, "
+              f"{ratio ** (1 / (steps - 1)):.2f} per step back")
+        with mg.no_grad():
+            if cell == "rnn":  # Jacobian diag(1 - s_t²)·Wᵀ
+                states, _ = model.rnn(mg.tensor(x))
+                radius = np.abs(np.linalg.eigvals(model.rnn.weight_hh_l0.data)).max()
+                slope = np.mean(1 - states.data**2)
+                print(f"  largest |eigenvalue| of W {radius:.2f}, mean of 1 - s_t² {slope:.2f}")
+            else:  # the cell-state path multiplies by the forget gate f_t
+                lstm = model.rnn.cells[0]
+                state, forget = lstm.init_state(len(x)), []
+                for t in range(steps):
+                    x_t = mg.tensor(x[:, t])
+                    gates = mg.nn.linear(x_t, lstm.weight_ih, lstm.bias_ih) + mg.nn.linear(
+                        state[0], lstm.weight_hh, lstm.bias_hh)
+                    forget.append(mg.split(gates, hidden_size, axis=1)[1].sigmoid().data)
+                    _, state = lstm(x_t, state)
+                print(f"  mean forget gate f_t {np.mean(forget):.2f}")
+
+
+def main() -> None:
+    start = time.perf_counter()
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    save(mg.viz.draw(echo_rnn()), "echo_unrolled.svg")
+    save(mg.viz.draw(echo_rnn(), folded=True), "echo_folded.svg")
+
+    save(mg.viz.draw(binary_subtraction()), "subtraction_unrolled.svg")
+    save(mg.viz.draw(binary_subtraction(), folded=True), "subtraction_folded.svg")
+    save(mg.viz.draw(binary_subtraction(), grad=True), "subtraction_grad.svg")
+
+    graph_command("lstm --steps 3", "lstm_unrolled.svg")
+    graph_command("lstm --steps 3 --folded", "lstm_folded.svg")
+    graph_command("rnn --steps 3 --layers 2 --bidirectional", "bidirectional.svg")
+    graph_command("lstm --steps 14", "lstm_collapsed.svg")
+
+    # (e) gradient flow: the command line itself, which prints its table
+    flow = ["gradflow", "--steps", "50", "--iterations", "300", "--quiet", "-o"]
+    print("\n$ minigrad", *flow, "docs/images/unrolling/gradflow.png")
+    status = cli.main([*flow, str(OUT / "gradflow.png")])
+    if status:
+        raise SystemExit(status)
+    at_initialisation()
+    print(f"\n{time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
