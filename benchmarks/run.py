@@ -1,12 +1,17 @@
-"""minigrad's benchmarks: `make bench`. Never part of `make test`.
+"""minigrad's benchmarks: `make bench` (all) or `python benchmarks/run.py --quick`.
 
-Each figure is a ratio against a baseline timed in the same process, alternately,
-as the median of repeated runs: absolute times drift on a shared machine, ratios
-measured together hold. Writes benchmarks/results.md.
+Never part of `make test`. Each figure is a ratio against a baseline timed in the same
+process, alternately, as the median of repeated runs: absolute times drift on a shared
+machine, ratios measured together hold. Writes benchmarks/results.md.
+
+The training step measured everywhere: forward through a one-layer recurrent layer,
+mean squared error of the last step's output, backward through time, gradients read.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import platform
 import sys
 import time
@@ -18,50 +23,169 @@ import numpy as np
 
 import minigrad as mg
 
+sys.path.insert(0, str(Path(__file__).parent))
+from baselines import BASELINES  # noqa: E402
 
-def median_time(fn: Callable[[], object], repeats: int = 7, inner: int = 200) -> float:
-    """Median over `repeats` runs of the mean time of `inner` calls, in seconds."""
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        samples.append((time.perf_counter() - start) / inner)
-    return float(np.median(samples))
+INPUT = 8
+
+
+def blas_threads() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+
+        return ", ".join(f"{i['internal_api']} {i.get('num_threads')} threads" for i in threadpool_info())
+    except ImportError:
+        return f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset (all cores)')}"
+
+
+def alternate(functions: list[Callable[[], object]], budget: float = 1.0, rounds: int = 5) -> list[float]:
+    """Median seconds per call of each function, timed in turn, round after round."""
+    for f in functions:
+        f()  # warm up
+    start = time.perf_counter()
+    functions[0]()
+    once = max(time.perf_counter() - start, 1e-6)
+    inner = max(1, int(budget / rounds / len(functions) / once))
+    samples: list[list[float]] = [[] for _ in functions]
+    for _ in range(rounds):
+        for f, times in zip(functions, samples):
+            start = time.perf_counter()
+            for _ in range(inner):
+                f()
+            times.append((time.perf_counter() - start) / inner)
+    return [float(np.median(times)) for times in samples]
+
+
+# -- the training step ------------------------------------------------------------------
+
+
+def minigrad_step(cell: str, x: np.ndarray, y: np.ndarray, dtype: type) -> tuple[Callable[[], dict], mg.nn.Module]:
+    mg.manual_seed(0)
+    layer = mg.nn.Recurrent(cell, x.shape[2], y.shape[1])
+    if dtype == np.float32:
+        layer.float()
+    x_tensor = mg.tensor(x, requires_grad=True)
+
+    def step() -> dict:
+        layer.zero_grad()
+        x_tensor.grad = None
+        output, _ = layer(x_tensor)
+        mg.nn.mse_loss(output[:, -1], y).backward()
+        grads = {name: p.grad for name, p in layer.named_parameters()}
+        grads["x"] = x_tensor.grad
+        return grads
+
+    return step, layer
+
+
+def baseline_step(cell: str, layer: mg.nn.Module, x: np.ndarray, y: np.ndarray) -> Callable[[], dict]:
+    weights = {name: p.data for name, p in layer.named_parameters()}
+
+    def step() -> dict:
+        return BASELINES[cell](
+            x, y, weights["weight_ih_l0"], weights["weight_hh_l0"], weights["bias_ih_l0"], weights["bias_hh_l0"]
+        )[1]
+
+    return step
+
+
+def torch_steps(cell: str, layer: mg.nn.Module, x: np.ndarray, y: np.ndarray, dtype: type) -> dict[str, Callable]:
+    """PyTorch's fused layer and its cell in a Python loop, on the same weights."""
+    try:
+        import torch
+    except ImportError:
+        return {}
+    torch.set_num_threads(os.cpu_count() or 1)
+    kind = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+    cell_kind = {"rnn": torch.nn.RNNCell, "lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell}[cell]
+    torch_dtype = torch.float32 if dtype == np.float32 else torch.float64
+    fused = kind(x.shape[2], y.shape[1], batch_first=True, dtype=torch_dtype)
+    fused.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in layer.state_dict().items()})
+    looped = cell_kind(x.shape[2], y.shape[1], dtype=torch_dtype)
+    looped.load_state_dict({k.removesuffix("_l0"): torch.from_numpy(v.copy()) for k, v in layer.state_dict().items()})
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def run_fused() -> None:
+        fused.zero_grad()
+        xr = xt.clone().requires_grad_(True)
+        output, _ = fused(xr)
+        torch.nn.functional.mse_loss(output[:, -1], yt).backward()
+
+    def run_looped() -> None:
+        looped.zero_grad()
+        xr = xt.clone().requires_grad_(True)
+        h = torch.zeros(x.shape[0], y.shape[1], dtype=torch_dtype)
+        state = (h, h.clone()) if cell == "lstm" else h
+        for t in range(x.shape[1]):
+            state = looped(xr[:, t], state)
+        last = state[0] if cell == "lstm" else state
+        torch.nn.functional.mse_loss(last, yt).backward()
+
+    return {"torch fused layer": run_fused, "torch cell in a Python loop": run_looped}
+
+
+def check_same_gradients(ours: dict, floor: dict, dtype: type, label: str) -> None:
+    tolerance = 1e-9 if dtype == np.float64 else 1e-3
+    for name, grad in floor.items():
+        scale = max(1.0, float(np.max(np.abs(grad))))
+        error = float(np.max(np.abs(ours[name] - grad))) / scale
+        if not error <= tolerance:
+            raise SystemExit(f"{label}: gradient of {name} differs from the hand-written BPTT by {error:.2e}")
+
+
+def training_rows(configs: list[tuple], with_torch: bool) -> list[str]:
+    rows = []
+    for cell, dtype, batch, steps, hidden in configs:
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(batch, steps, INPUT)).astype(dtype)
+        y = rng.normal(size=(batch, hidden)).astype(dtype)
+        ours, layer = minigrad_step(cell, x, y, dtype)
+        floor = baseline_step(cell, layer, x, y)
+        label = f"{cell} {np.dtype(dtype).name} B={batch} T={steps} H={hidden}"
+        check_same_gradients(ours(), floor(), dtype, label)
+        extra = torch_steps(cell, layer, x, y, dtype) if with_torch else {}
+        times = alternate([floor, ours, *extra.values()], budget=1.5 if hidden < 512 else 4.0)
+        others = "; ".join(f"{name} {t / times[0]:.2f}x" for name, t in zip(extra, times[2:]))
+        rows.append(
+            f"| {cell} | {np.dtype(dtype).name} | {batch} | {steps} | {hidden} | {times[0] * 1e3:.2f} | "
+            f"{times[1] * 1e3:.2f} | **{times[1] / times[0]:.2f}x** | {others or '-'} |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+# -- per-op overhead and long sequences -----------------------------------------------------
 
 
 def per_op_overhead() -> tuple[float, float]:
-    """Elementwise add of two 4x4 arrays, forward and backward: minigrad vs NumPy by hand."""
+    """Elementwise add of two 4x4 arrays, forward and backward: NumPy by hand vs minigrad."""
     a_data, b_data = np.random.rand(4, 4), np.random.rand(4, 4)
+    seed = np.ones((4, 4))
 
     def by_hand() -> None:
         out = a_data + b_data
-        grad = np.ones_like(out)
-        grad_a, grad_b = grad.copy(), grad.copy()  # what backward of add hands each input
+        grad_a, grad_b = seed.copy(), seed.copy()  # what add's backward hands each input
 
     a = mg.tensor(a_data, requires_grad=True)
     b = mg.tensor(b_data, requires_grad=True)
 
     def with_minigrad() -> None:
         a.grad = b.grad = None
-        (a + b).backward(np.ones((4, 4)))
+        (a + b).backward(seed)
 
-    hand, ours = [], []
-    for _ in range(5):  # alternate, so drift hits both alike
-        hand.append(median_time(by_hand, repeats=3, inner=2000))
-        ours.append(median_time(with_minigrad, repeats=3, inner=2000))
-    return float(np.median(hand)), float(np.median(ours))
+    return tuple(alternate([by_hand, with_minigrad], budget=2.0, rounds=7))  # type: ignore[return-value]
 
 
-def long_chain(steps: int = 10_000) -> tuple[float, int]:
-    """A 10,000-step tanh recurrence, forward and backward: seconds and peak memory (bytes)."""
-    w = mg.tensor(np.random.rand(8, 8) * 0.1, requires_grad=True)
+def long_sequence(steps: int, batch: int = 8, hidden: int = 32) -> tuple[float, int]:
+    """One RNN training step over a long sequence: seconds and peak traced memory (bytes)."""
+    mg.manual_seed(0)
+    layer = mg.nn.Recurrent("rnn", INPUT, hidden)
+    x = mg.tensor(np.random.default_rng(0).normal(size=(batch, steps, INPUT)))
+    y = np.zeros((batch, hidden))
     tracemalloc.start()
     start = time.perf_counter()
-    s = mg.tensor(np.zeros((1, 8)))
-    for _ in range(steps):
-        s = (s @ w + 0.1).tanh()
-    s.sum().backward()
+    output, _ = layer(x)
+    mg.nn.mse_loss(output[:, -1], y).backward()
     seconds = time.perf_counter() - start
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -69,28 +193,68 @@ def long_chain(steps: int = 10_000) -> tuple[float, int]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="only the headline configurations")
+    args = parser.parse_args()
+    try:
+        import torch
+
+        torch_version = f"PyTorch {torch.__version__}"
+    except ImportError:
+        torch_version = "PyTorch not installed"
+    if args.quick:
+        configs = [(c, d, b, 32, 128) for c in ("lstm",) for d in (np.float32, np.float64) for b in (1, 32)]
+    else:
+        configs = [
+            (c, d, b, t, h)
+            for c in ("rnn", "lstm", "gru")
+            for d in (np.float32, np.float64)
+            for b in (1, 32)
+            for t in (4, 32, 128)
+            for h in (16, 128, 512)
+        ]
+    header = [
+        "| cell | dtype | batch | steps | hidden | hand-written BPTT ms | minigrad ms | minigrad / floor | "
+        "PyTorch / floor |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    print("\n".join(header), flush=True)
+    rows = training_rows(configs, with_torch=True)
     hand, ours = per_op_overhead()
-    chain_seconds, chain_peak = long_chain()
+    short_seconds, short_peak = long_sequence(1_000)
+    long_seconds, long_peak = long_sequence(10_000)
     lines = [
         "# Benchmark results",
         "",
-        f"Machine: {platform.machine()}, {platform.processor() or 'unknown CPU'}; Python {sys.version.split()[0]}; "
-        f"NumPy {np.__version__}; minigrad {mg.__version__}.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores; Python {sys.version.split()[0]}; "
+        f"NumPy {np.__version__} ({blas_threads()}); minigrad {mg.__version__}; {torch_version}.",
+        f"Command: `{' '.join(['python', 'benchmarks/run.py', *sys.argv[1:]])}`. Input size {INPUT}; "
+        "a training step is forward, MSE of the last step, backward through time, gradients read.",
         "",
-        "| benchmark | baseline | minigrad | ratio |",
-        "|---|---|---|---|",
-        f"| per-op overhead: 4x4 add, forward + backward | NumPy by hand {hand * 1e6:.2f} µs "
-        f"| {ours * 1e6:.2f} µs | {ours / hand:.1f}x |",
-        f"| 10,000-step tanh chain (8 units), forward + backward | - | {chain_seconds:.2f} s, "
-        f"peak {chain_peak / 2**20:.1f} MiB | - |",
+        "## Training step against the hand-written NumPy floor",
+        "",
+        *header,
+        *rows,
+        "",
+        "## Per-op overhead and long sequences",
+        "",
+        "| benchmark | value |",
+        "|---|---|",
+        f"| 4x4 add, forward + backward: NumPy by hand | {hand * 1e6:.2f} µs |",
+        f"| 4x4 add, forward + backward: minigrad | {ours * 1e6:.2f} µs ({ours / hand:.1f}x) |",
+        f"| RNN step, batch 8, hidden 32, 1,000 steps | {short_seconds:.3f} s, peak {short_peak / 2**20:.1f} MiB |",
+        f"| RNN step, batch 8, hidden 32, 10,000 steps | {long_seconds:.3f} s, peak {long_peak / 2**20:.1f} MiB |",
+        f"| 10,000 / 1,000 steps | time {long_seconds / short_seconds:.1f}x, memory {long_peak / short_peak:.1f}x "
+        "(linear: 10x) |",
         "",
     ]
     text = "\n".join(lines)
-    print(text)
-    target = Path(__file__).with_name("results.md")
-    partial = target.with_suffix(".md.tmp")
+    print("\n".join(lines[-9:]))
+    target = Path(__file__).with_name("results.md" if not args.quick else "results-quick.md")
+    partial = target.with_suffix(".md.partial")
     partial.write_text(text)
     partial.replace(target)  # atomic: never a half-written results file
+    print(f"wrote {target}")
 
 
 if __name__ == "__main__":
