@@ -105,6 +105,7 @@ class Tensor:
     """
 
     __array_ufunc__ = None  # `ndarray + Tensor` defers to Tensor.__radd__ instead of looping in NumPy
+    __slots__ = ("data", "grad", "requires_grad", "name", "op", "parents", "tags", "_backward", "_created")
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None):
         self.data: np.ndarray = _as_array(data, dtype)
@@ -122,6 +123,16 @@ class Tensor:
         self.tags: dict[str, Any] = _current_tags
         self._backward: Callable[[np.ndarray], tuple] | None = None
         self._created = next(_creation_order)  # orders nodes in pictures, the same on every run
+
+    @classmethod
+    def _from_op(cls, data: np.ndarray) -> Tensor:
+        """An op's result: the same fields as __init__, without checking data NumPy just made."""
+        result = object.__new__(cls)
+        result.data = data if type(data) is np.ndarray else np.asarray(data)
+        result.requires_grad, result.grad, result.name = False, None, None
+        result.op, result.parents, result.tags, result._backward = None, (), _current_tags, None
+        result._created = next(_creation_order)
+        return result
 
     # -- what a tensor is ---------------------------------------------------
     @property
@@ -349,42 +360,46 @@ def _seed_gradient(output: Tensor, grad: Any, caller: str) -> np.ndarray:
     return grad
 
 
-def _backpropagate(root: Tensor, grad: np.ndarray, retain_graph: bool, wanted: set[int] | None) -> dict[int, np.ndarray]:
+def _backpropagate(
+    root: Tensor, grad: np.ndarray, retain_graph: bool, wanted: set[Tensor] | None
+) -> dict[Tensor, np.ndarray]:
     """The backward walk, from ``root`` to the leaves, in reverse topological order.
 
     Each node receives the sum of the gradients of everything computed from it before it
     hands gradients on to its parents. With ``wanted=None`` leaves accumulate into
-    ``.grad``; otherwise the gradients of the tensors whose ids are wanted are returned
-    and no ``.grad`` changes.
+    ``.grad``; otherwise the gradients of the wanted tensors are returned and no
+    ``.grad`` changes. (Tensors hash by identity, so they key the dictionaries.)
     """
-    found: dict[int, np.ndarray] = {}
-    grads: dict[int, np.ndarray] = {id(root): grad}  # gradients still to be handed on
+    found: dict[Tensor, np.ndarray] = {}
+    grads: dict[Tensor, np.ndarray] = {root: grad}  # gradients still to be handed on
     for node in reversed(_topological_order(root)):
-        g = grads.pop(id(node), None)
+        g = grads.pop(node, None)
         if g is None:  # nothing downstream depends on this node
             continue
-        if wanted is not None and id(node) in wanted:
-            found[id(node)] = g
-        if node.is_leaf:
+        if wanted is not None and node in wanted:
+            found[node] = g
+        backward = node._backward
+        if node.op is None:  # a leaf
             if wanted is None:
                 _accumulate_into_leaf(node, g)
             continue
-        if node._backward is None:
+        if backward is None:
             raise GraphFreedError(
                 f"backward: the graph through {node.op!r} was freed by an earlier backward(); "
                 "pass retain_graph=True to the first backward() to walk it again"
             )
-        for parent, parent_grad in zip(node.parents, node._backward(g)):
+        for parent, parent_grad in zip(node.parents, backward(g)):
             if parent_grad is None or not parent.requires_grad:
                 continue
-            parent_grad = unbroadcast(parent_grad, parent.shape)
-            if parent_grad.shape != parent.shape:  # a bug in the op's backward, not the user's
-                raise RuntimeError(
-                    f"backward of {node.op!r} returned a gradient of shape {parent_grad.shape} "
-                    f"for an input of shape {parent.shape}"
-                )
-            key = id(parent)
-            grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
+            if parent_grad.shape != parent.data.shape:
+                parent_grad = unbroadcast(parent_grad, parent.data.shape)
+                if parent_grad.shape != parent.data.shape:  # a bug in the op's backward, not the user's
+                    raise RuntimeError(
+                        f"backward of {node.op!r} returned a gradient of shape {parent_grad.shape} "
+                        f"for an input of shape {parent.data.shape}"
+                    )
+            earlier = grads.get(parent)
+            grads[parent] = parent_grad if earlier is None else earlier + parent_grad
         if not retain_graph:
             node._backward = None  # drop the saved arrays; `op` and `parents` stay for pictures
     return found
@@ -395,8 +410,8 @@ def gradients(output: Tensor, inputs: Sequence[Tensor], grad: Any = None, retain
 
     Inputs may be leaves or computed tensors; one that ``output`` does not depend on gets zeros.
     """
-    found = _backpropagate(output, _seed_gradient(output, grad, "gradients"), retain_graph, {id(x) for x in inputs})
-    return [np.array(found[id(x)], dtype=x.dtype) if id(x) in found else np.zeros_like(x.data) for x in inputs]
+    found = _backpropagate(output, _seed_gradient(output, grad, "gradients"), retain_graph, set(inputs))
+    return [np.array(found[x], dtype=x.dtype) if x in found else np.zeros_like(x.data) for x in inputs]
 
 
 def _topological_order(root: Tensor) -> list[Tensor]:
@@ -406,18 +421,20 @@ def _topological_order(root: Tensor) -> list[Tensor]:
     unrolled sequence does not hit Python's recursion limit.
     """
     order: list[Tensor] = []
-    visited: set[int] = set()
+    visited: set[Tensor] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]
     while stack:
         node, parents_done = stack.pop()
         if parents_done:
             order.append(node)
             continue
-        if id(node) in visited:
+        if node in visited:
             continue
-        visited.add(id(node))
+        visited.add(node)
         stack.append((node, True))
-        stack.extend((p, False) for p in node.parents if p.requires_grad and id(p) not in visited)
+        for parent in node.parents:
+            if parent.requires_grad and parent not in visited:
+                stack.append((parent, False))
     return order
 
 
@@ -426,6 +443,10 @@ def _accumulate_into_leaf(leaf: Tensor, grad: np.ndarray) -> None:
         leaf.grad = np.array(grad, dtype=leaf.dtype, copy=True)  # own copy: ops may hand out shared arrays
     else:
         leaf.grad += grad
+
+
+def _as_tensor(value: Any) -> Tensor:
+    return value if isinstance(value, Tensor) else Tensor(value)
 
 
 def primitive(forward: Callable[..., tuple[np.ndarray, Callable]]) -> Callable[..., Tensor]:
@@ -440,9 +461,9 @@ def primitive(forward: Callable[..., tuple[np.ndarray, Callable]]) -> Callable[.
 
     @functools.wraps(forward)
     def op(*inputs: Any, **params: Any) -> Tensor:
-        tensors = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+        tensors = inputs if all(type(x) is Tensor for x in inputs) else tuple(_as_tensor(x) for x in inputs)
         try:
-            out, backward = forward(*(t.data for t in tensors), **params)
+            out, backward = forward(*[t.data for t in tensors], **params)
         except ShapeError:
             raise
         except (ValueError, IndexError) as error:  # NumPy's complaint, prefixed with the op and shapes
@@ -450,10 +471,13 @@ def primitive(forward: Callable[..., tuple[np.ndarray, Callable]]) -> Callable[.
             reason = "cannot be broadcast together" if "broadcast" in str(error) else str(error).strip()
             kind = IndexError if isinstance(error, IndexError) else ShapeError  # IndexError ends `for row in x`
             raise kind(f"{name}: {shapes}: {reason}") from None
-        result = Tensor(out)
-        if _grad_enabled and any(t.requires_grad for t in tensors):
-            result.requires_grad = True
-            result.op, result.parents, result._backward = name, tensors, backward
+        result = Tensor._from_op(out)
+        if _grad_enabled:
+            for t in tensors:
+                if t.requires_grad:
+                    result.requires_grad = True
+                    result.op, result.parents, result._backward = name, tensors, backward
+                    break
         return result
 
     return op
