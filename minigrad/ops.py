@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from minigrad.deferred import ProductSum, Scatter
 from minigrad.errors import ShapeError
 from minigrad.tensor import primitive
 
@@ -110,6 +111,23 @@ def matmul(a, b):
         return grad_a, grad_b
 
     return a @ b, backward
+
+
+@primitive
+def linear(x, weight):
+    """x Wᵀ: the affine map of every layer and cell, with PyTorch's weight layout (out, in).
+
+    Its weight gradient Σ gᵀx is kept factored (deferred.py), so a weight used at every
+    time step gets one matmul over all steps' rows instead of one per step.
+    """
+    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ShapeError(f"linear: {x.shape} @ {weight.shape}ᵀ: the input's last axis must match the weight's columns")
+
+    def backward(g):
+        rows = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+        return g @ weight, ProductSum(*rows)
+
+    return x @ weight.T, backward
 
 
 # ----------------------------------------------------- elementwise functions
@@ -254,12 +272,8 @@ def getitem(a, *, index):
     """Basic slicing and integer-array indexing; repeated indices add their gradients."""
 
     def backward(g):
-        grad = np.zeros_like(a)
-        if _is_basic(index):
-            grad[index] = g  # slices and ints pick each element at most once
-        else:
-            np.add.at(grad, index, g)  # an index array may repeat an element: add, never overwrite
-        return (grad,)
+        # Written into a zero array of a's shape -- one array for all the slices of a (deferred.py).
+        return (Scatter(a.shape, a.dtype, index, g, _is_basic(index)),)
 
     return a[index], backward
 

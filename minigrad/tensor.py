@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from minigrad.deferred import Deferred
 from minigrad.errors import GraphFreedError, ShapeError
 
 # Global recording state: is the tape on, and which tags go on new nodes.
@@ -376,6 +377,8 @@ def _backpropagate(
         g = grads.pop(node, None)
         if g is None:  # nothing downstream depends on this node
             continue
+        if isinstance(g, Deferred):  # a sum kept factored until now (deferred.py)
+            g = g.value()
         if wanted is not None and node in wanted:
             found[node] = g
         backward = node._backward
@@ -392,6 +395,8 @@ def _backpropagate(
             if parent_grad is None or not parent.requires_grad:
                 continue
             if parent_grad.shape != parent.data.shape:
+                if isinstance(parent_grad, Deferred):
+                    parent_grad = parent_grad.value()
                 parent_grad = unbroadcast(parent_grad, parent.data.shape)
                 if parent_grad.shape != parent.data.shape:  # a bug in the op's backward, not the user's
                     raise RuntimeError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from minigrad import ops
 from minigrad.nn.module import Module, Parameter
 from minigrad.rng import default_rng
 from minigrad.tensor import Tensor
@@ -11,7 +12,7 @@ from minigrad.tensor import Tensor
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x W^T + b: the affine map every layer and cell is built on (PyTorch's weight layout)."""
-    y = x @ weight.T
+    y = ops.linear(x, weight)
     return y if bias is None else y + bias
 
 
