@@ -75,7 +75,9 @@ def lecture_loss(
     loss_t = (z_t - y_t)², loss = Σ loss_t; parameters labelled with the lecture's letters."""
     mg.manual_seed(seed)
     rng = mg.default_rng()
-    layer = mg.nn.Recurrent(cell, input_size, hidden_size, num_layers=layers, bidirectional=bidirectional)
+    layer = mg.nn.Recurrent(  # fuse_input=False: x_t U inside every step, as the lecture draws it
+        cell, input_size, hidden_size, num_layers=layers, bidirectional=bidirectional, fuse_input=False
+    )
     head = mg.nn.Linear(hidden_size * (2 if bidirectional else 1), 1)
     for name, parameter in layer.named_parameters():
         for prefix, letter in (("weight_ih", "U"), ("weight_hh", "W")):

@@ -62,8 +62,9 @@ def is_grad_enabled() -> bool:
 
 
 @contextlib.contextmanager
-def time_step(step: int, **tags: Any) -> Iterator[None]:
-    """Tag every op recorded inside with ``step`` (and e.g. ``layer=``, ``direction=``).
+def time_step(step: int | None, **tags: Any) -> Iterator[None]:
+    """Tag every op recorded inside with ``step`` (and e.g. ``layer=``, ``direction=``);
+    ``step=None`` marks work that belongs to a layer but to no single step.
 
     ``mg.nn.Recurrent`` wraps each step of the unrolled loop in this; the graph view
     groups nodes by these tags.

@@ -253,6 +253,7 @@ def tape(*roots):
 def test_every_op_is_tagged_with_step_layer_direction(cfg):
     """Walking the tape from output and h_n: each op of a step carries step (1-based), layer, direction."""
     layer, rng = build(cfg)
+    layer.fuse_input = False  # x_t U inside every step: every op but the joins belongs to a step
     B, T, I, L = cfg["batch"], cfg["steps"], cfg["input_size"], cfg["num_layers"]
     directions = ["forward", "reverse"] if cfg["bidirectional"] else ["forward"]
     x = mg.tensor(rng.normal(size=(B, T, I)), requires_grad=True)

@@ -209,13 +209,14 @@ def test_dot_parser_reads_clusters_nodes_edges_and_escapes():
 
 
 def build(cell="rnn", steps=3, layers=1, bidirectional=False, seed=0, hidden=3, inputs=2, batch=1):
-    """A Recurrent over ``steps`` steps with a Linear head (weight named V) read at every step.
+    """A Recurrent over ``steps`` steps with a Linear head (weight named V) read at every step,
+    drawn as the lecture draws it (fuse_input=False: x_t U inside every step).
     Returns (loss, layer, head, output)."""
     mg.manual_seed(seed)
     if cell == "mg.nn.RNN":
-        layer = mg.nn.RNN(inputs, hidden, num_layers=layers, bidirectional=bidirectional)
+        layer = mg.nn.RNN(inputs, hidden, num_layers=layers, bidirectional=bidirectional, fuse_input=False)
     else:
-        layer = mg.nn.Recurrent(cell, inputs, hidden, num_layers=layers, bidirectional=bidirectional)
+        layer = mg.nn.Recurrent(cell, inputs, hidden, num_layers=layers, bidirectional=bidirectional, fuse_input=False)
     head = mg.nn.Linear(hidden * (2 if bidirectional else 1), 1)
     head.weight.name, head.bias.name = "V", "b_v"
     x = mg.tensor(np.random.default_rng(seed).uniform(-1, 1, (batch, steps, inputs)), name="x")
@@ -342,6 +343,23 @@ def test_names_ending_in_t_show_the_step_number(cell, names):
         assert not nodes_named(g, f"{prefix}_t")
     state0 = the_node(g, "s_0" if cell == "rnn" else "h_0")
     assert where[state0].attrs["label"] == "t = 1"  # the initial state enters at the first step
+
+
+def test_fused_input_projection_is_drawn_once_outside_the_steps():
+    """With the default fuse_input, U feeds one linear over all steps, drawn outside the step
+    boxes; each step reads its slice xU_t; W still feeds every step."""
+    steps = 4
+    mg.manual_seed(0)
+    layer = mg.nn.RNN(2, 3)
+    output, _ = layer(mg.tensor(np.random.default_rng(0).uniform(-1, 1, (1, steps, 2)), name="x"))
+    g = parse_dot(mg.viz.draw(output.sum()).source)
+    where = cluster_of(g)
+    u = the_node(g, "weight_ih_l0")
+    ((_, projection, _),) = out_edges(g, u)
+    assert projection not in where
+    assert len(out_edges(g, the_node(g, "weight_hh_l0"))) == steps
+    for t in range(1, steps + 1):
+        assert where[the_node(g, f"xU_{t}")].attrs["label"] == f"t = {t}"
 
 
 def test_state_edges_run_from_each_step_to_the_next():

@@ -44,7 +44,30 @@ class Cell(Module):
     def forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         """One time step: input x_t (batch, input_size) and the previous state ->
         (output h_t of shape (batch, hidden_size), new state)."""
-        raise NotImplementedError(f"{type(self).__name__} does not define forward(x, state)")
+        if type(self).recurrence is Cell.recurrence:
+            raise NotImplementedError(f"{type(self).__name__} does not define forward(x, state)")
+        return self.recurrence(self.input_projection(x), state)
+
+    # Optional, for speed: a step split into the part that does not depend on the state
+    # (x_t U + b) and the rest. A cell that defines both lets Recurrent compute the first
+    # for all time steps in one matmul; forward() above then needs no definition.
+    def input_projection(self, x: Tensor) -> Tensor:
+        """x_t U + b for x of shape (rows, input_size): the state-free part of a step."""
+        raise NotImplementedError(f"{type(self).__name__} does not define input_projection(x)")
+
+    def recurrence(self, projected: Tensor, state: State) -> tuple[Tensor, State]:
+        """The rest of a step, from ``input_projection(x_t)`` and the previous state."""
+        raise NotImplementedError(f"{type(self).__name__} does not define recurrence(projected, state)")
+
+    @classmethod
+    def splits_input_projection(cls) -> bool:
+        """Whether this cell defines ``input_projection`` and ``recurrence`` (and leaves
+        ``forward`` to them, so a subclass that overrides ``forward`` is run through it)."""
+        return (
+            cls.forward is Cell.forward
+            and cls.recurrence is not Cell.recurrence
+            and cls.input_projection is not Cell.input_projection
+        )
 
     def _dtype(self) -> np.dtype:
         first = next(self.parameters(), None)

@@ -60,6 +60,7 @@ class Recurrent(Module):
         num_layers: int = 1,
         bidirectional: bool = False,
         bias: bool = True,
+        fuse_input: bool = True,
         **cell_kwargs: Any,
     ):
         super().__init__()
@@ -69,6 +70,9 @@ class Recurrent(Module):
         self.cell_class = resolve_cell(cell)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bidirectional, self.bias = bidirectional, bias
+        # A cell that splits off its input projection gets it for all steps in one matmul;
+        # fuse_input=False keeps x_t U inside every step, as the lecture draws it.
+        self.fuse_input = fuse_input and self.cell_class.splits_input_projection()
         self.directions = 2 if bidirectional else 1
         self.cells: list[Cell] = []  # a plain list: the parameters are registered below under PyTorch's names
         for layer in range(num_layers):
@@ -148,18 +152,27 @@ class Recurrent(Module):
     ) -> tuple[Tensor, State]:
         """Unroll one cell over the time axis, forwards or (direction 1) backwards."""
         cell = self.cells[index]
-        steps = inputs.shape[1]
+        batch, steps, features = inputs.shape
         order = range(steps) if direction == 0 else range(steps - 1, -1, -1)
         way = "reverse" if direction else "forward"
         with time_step(order[0] + 1, layer=layer, direction=way):  # the state enters at the first step
-            s = self._initial_state(state, index, inputs.shape[0])
+            s = self._initial_state(state, index, batch)
+        if self.fuse_input:  # x_t U + b for every t in one matmul over all batch*steps rows
+            with time_step(None, layer=layer, direction=way):  # belongs to every step: drawn outside them
+                projected = cell.input_projection(inputs.reshape(batch * steps, features))
+                projected = projected.reshape(batch, steps, projected.shape[-1])
         outputs: list[Tensor] = [None] * steps  # type: ignore[list-item]
         for t in order:
             with time_step(t + 1, layer=layer, direction=way):
-                x_t = inputs[:, t, :]
-                if layer == 0:
-                    x_t.name = "x_t"
-                h, new_s = cell(x_t, s)
+                if self.fuse_input:
+                    xu_t = projected[:, t]
+                    xu_t.name = "xU_t"
+                    h, new_s = cell.recurrence(xu_t, s)
+                else:
+                    x_t = inputs[:, t, :]
+                    if layer == 0:
+                        x_t.name = "x_t"
+                    h, new_s = cell(x_t, s)
                 if masks is not None:  # past a sequence's end: output 0, state unchanged
                     m = masks[t]
                     h = h * m
@@ -218,26 +231,41 @@ class RNN(Recurrent):
         bias: bool = True,
         bidirectional: bool = False,
         nonlinearity: str = "tanh",
+        fuse_input: bool = True,
     ):
-        super().__init__("rnn", input_size, hidden_size, num_layers, bidirectional, bias, nonlinearity=nonlinearity)
+        super().__init__(
+            "rnn", input_size, hidden_size, num_layers, bidirectional, bias, fuse_input, nonlinearity=nonlinearity
+        )
 
 
 class LSTM(Recurrent):
     """LSTM, as ``torch.nn.LSTM(batch_first=True)``; its state is the pair (h, c)."""
 
     def __init__(
-        self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True, bidirectional: bool = False
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        bidirectional: bool = False,
+        fuse_input: bool = True,
     ):
-        super().__init__("lstm", input_size, hidden_size, num_layers, bidirectional, bias)
+        super().__init__("lstm", input_size, hidden_size, num_layers, bidirectional, bias, fuse_input)
 
 
 class GRU(Recurrent):
     """GRU, as ``torch.nn.GRU(batch_first=True)``."""
 
     def __init__(
-        self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True, bidirectional: bool = False
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        bidirectional: bool = False,
+        fuse_input: bool = True,
     ):
-        super().__init__("gru", input_size, hidden_size, num_layers, bidirectional, bias)
+        super().__init__("gru", input_size, hidden_size, num_layers, bidirectional, bias, fuse_input)
 
 
 __all__: Sequence[str] = ["Recurrent", "RNN", "LSTM", "GRU", "resolve_cell"]

@@ -20,8 +20,11 @@ class GRUCell(mg.nn.Cell):
         self.bias_ih = self.uniform_parameter(3 * hidden_size) if bias else None
         self.bias_hh = self.uniform_parameter(3 * hidden_size) if bias else None
 
-    def forward(self, x, h):
-        x_r, x_z, x_n = mg.split(mg.nn.linear(x, self.weight_ih, self.bias_ih), self.hidden_size, axis=1)
+    def input_projection(self, x):
+        return mg.nn.linear(x, self.weight_ih, self.bias_ih)  # the three gates' x_t part at once
+
+    def recurrence(self, xu, h):
+        x_r, x_z, x_n = mg.split(xu, self.hidden_size, axis=1)
         h_r, h_z, h_n = mg.split(mg.nn.linear(h, self.weight_hh, self.bias_hh), self.hidden_size, axis=1)
         r = (x_r + h_r).sigmoid()
         z = (x_z + h_z).sigmoid()

@@ -32,9 +32,12 @@ class LSTMCell(mg.nn.Cell):
         zeros = np.zeros((batch_size, self.hidden_size), dtype=self.weight_ih.dtype)
         return mg.tensor(zeros, name="h_0"), mg.tensor(zeros, name="c_0")
 
-    def forward(self, x, state):
+    def input_projection(self, x):
+        return mg.nn.linear(x, self.weight_ih, self.bias_ih)  # the four gates' x_t part at once
+
+    def recurrence(self, xu, state):
         h, c = state
-        gates = mg.nn.linear(x, self.weight_ih, self.bias_ih) + mg.nn.linear(h, self.weight_hh, self.bias_hh)
+        gates = xu + mg.nn.linear(h, self.weight_hh, self.bias_hh)
         i, f, g, o = mg.split(gates, self.hidden_size, axis=1)
         c = f.sigmoid() * c + i.sigmoid() * g.tanh()
         h = o.sigmoid() * c.tanh()
