@@ -8,6 +8,7 @@ backpropagation unrolls through time.
 """
 
 from minigrad import nn, ops, optim, plugins, testing, viz
+from minigrad.allocator import tune_malloc
 from minigrad.errors import GradcheckError, GraphFreedError, ShapeError
 from minigrad.gradcheck import gradcheck
 from minigrad.hookspecs import hookimpl
@@ -27,6 +28,8 @@ from minigrad.tensor import (
 )
 
 __version__ = "0.1.0"
+
+tune_malloc()  # see allocator.py: without it, every training step page-faults on its arrays
 
 
 def cells() -> dict[str, type]:
