@@ -162,13 +162,16 @@ def tanh(a):
 
 
 def _stable_sigmoid(a):
-    e = np.exp(-np.abs(a))  # in (0, 1]: never overflows
-    return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+    out = np.negative(a, out=np.empty_like(a))  # an array even for 0-d input, so ops can write into it
+    with np.errstate(over="ignore"):  # e^-a is inf for a < -709, and 1 / (1 + inf) is exactly 0
+        np.exp(out, out=out)
+    out += 1
+    return np.reciprocal(out, out=out)
 
 
 @primitive
 def sigmoid(a):
-    """1 / (1 + e^-a), computed from e^-|a| so that no exponential overflows."""
+    """1 / (1 + e^-a); where e^-a overflows the result is exactly 0, so the overflow is silenced."""
     out = _stable_sigmoid(a)
 
     def backward(g):

@@ -33,11 +33,13 @@ class LSTMCell(mg.nn.Cell):
         return mg.tensor(zeros, name="h_0"), mg.tensor(zeros, name="c_0")
 
     def input_projection(self, x):
-        return mg.nn.linear(x, self.weight_ih, self.bias_ih)  # the four gates' x_t part at once
+        """The four gates' x_t part and both biases, which do not depend on the state."""
+        xu = mg.nn.linear(x, self.weight_ih, self.bias_ih)
+        return xu if self.bias_hh is None else xu + self.bias_hh
 
     def recurrence(self, xu, state):
         h, c = state
-        gates = xu + mg.nn.linear(h, self.weight_hh, self.bias_hh)
+        gates = xu + mg.nn.linear(h, self.weight_hh)
         i, f, g, o = mg.split(gates, self.hidden_size, axis=1)
         c = f.sigmoid() * c + i.sigmoid() * g.tanh()
         h = o.sigmoid() * c.tanh()
