@@ -266,8 +266,11 @@ def transpose(a, *, axes=None):
 
 
 def _is_basic(index):
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts)
+    """Slices, ints, None and ... only: such an index picks each element at most once."""
+    for part in index if type(index) is tuple else (index,):
+        if not (part is None or part is Ellipsis or isinstance(part, (slice, int, np.integer))):
+            return False
+    return True
 
 
 @primitive

@@ -320,9 +320,11 @@ def _lift(value: Any, like: Tensor) -> Tensor:
 
 def _plain_index(index: Any) -> Any:
     """Replace Tensors inside an index by their arrays."""
-    if isinstance(index, tuple):
-        return tuple(_plain_index(i) for i in index)
-    return index.data if isinstance(index, Tensor) else index
+    if isinstance(index, Tensor):
+        return index.data
+    if type(index) is tuple and any(isinstance(i, Tensor) for i in index):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -467,7 +469,11 @@ def primitive(forward: Callable[..., tuple[np.ndarray, Callable]]) -> Callable[.
 
     @functools.wraps(forward)
     def op(*inputs: Any, **params: Any) -> Tensor:
-        tensors = inputs if all(type(x) is Tensor for x in inputs) else tuple(_as_tensor(x) for x in inputs)
+        tensors = inputs
+        for x in inputs:
+            if not isinstance(x, Tensor):  # a number or an array: a constant
+                tensors = tuple(_as_tensor(x) for x in inputs)
+                break
         try:
             out, backward = forward(*[t.data for t in tensors], **params)
         except ShapeError:
@@ -505,6 +511,8 @@ def split(x: Tensor, split_size_or_sections: int | list[int], axis: int = 0) -> 
     An int is the size of each piece (the last may be smaller); a list gives each size.
     Each piece is a slice ``x[..., a:b, ...]``, so the gradient flows back through indexing.
     """
+    if not -x.ndim <= axis < x.ndim:
+        raise ShapeError(f"split: axis {axis} is out of range for a tensor of shape {x.shape}")
     length = x.shape[axis]
     if isinstance(split_size_or_sections, numbers.Integral):
         size = int(split_size_or_sections)
@@ -516,10 +524,9 @@ def split(x: Tensor, split_size_or_sections: int | list[int], axis: int = 0) -> 
         if sum(sizes) != length:
             raise ShapeError(f"split: sizes {sizes} add up to {sum(sizes)}, but axis {axis} of {x.shape} has {length}")
     pieces, start = [], 0
+    before = (slice(None),) * (axis % x.ndim)
     for size in sizes:
-        index = [slice(None)] * x.ndim
-        index[axis] = slice(start, start + size)
-        pieces.append(x[tuple(index)])
+        pieces.append(ops.getitem(x, index=(*before, slice(start, start + size))))
         start += size
     return pieces
 
