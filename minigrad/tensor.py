@@ -20,6 +20,7 @@ import contextlib
 import functools
 import itertools
 import numbers
+import operator
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -425,25 +426,21 @@ def gradients(output: Tensor, inputs: Sequence[Tensor], grad: Any = None, retain
 def _topological_order(root: Tensor) -> list[Tensor]:
     """Every tensor that ``root`` depends on and that requires grad, inputs before outputs.
 
-    Depth-first search with an explicit stack instead of recursion, so a 10,000-step
-    unrolled sequence does not hit Python's recursion limit.
+    A tensor is always made after its inputs, so the order of creation is a topological
+    order: find the tensors with an explicit stack (no recursion, so a 10,000-step
+    unrolled sequence needs no recursion limit), then sort them by when they were made.
     """
-    order: list[Tensor] = []
-    visited: set[Tensor] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    found = {root}
+    stack = [root]
     while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
-            continue
-        if node in visited:
-            continue
-        visited.add(node)
-        stack.append((node, True))
-        for parent in node.parents:
-            if parent.requires_grad and parent not in visited:
-                stack.append((parent, False))
-    return order
+        for parent in stack.pop().parents:
+            if parent.requires_grad and parent not in found:
+                found.add(parent)
+                stack.append(parent)
+    return sorted(found, key=_creation)
+
+
+_creation = operator.attrgetter("_created")
 
 
 def _accumulate_into_leaf(leaf: Tensor, grad: np.ndarray) -> None:
