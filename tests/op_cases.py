@@ -168,6 +168,14 @@ def matmul_operands(draw, layout: str) -> Example:
     return Example((draw(arrays(a_shape)), draw(arrays(b_shape))))
 
 
+@st.composite
+def linear_operands(draw) -> Example:
+    """x of shape (..., in) with 0-2 leading axes, and a weight of shape (out, in)."""
+    k, n = draw(SIDE), draw(SIDE)
+    lead = draw(st.lists(SIDE, min_size=0, max_size=2).map(tuple))
+    return Example((draw(arrays(lead + (k,))), draw(arrays((n, k)))))
+
+
 # -------------------------------------------------------------- reductions
 
 
@@ -379,6 +387,7 @@ CASES: list[OpCase] = [
     OpCase("matmul-batched", matmul_operands("nd@nd"), lambda a, b: a @ b, lambda a, b: a @ b),
     OpCase("matmul-1d@batched", matmul_operands("1d@nd"), lambda a, b: a @ b, lambda a, b: a @ b),
     OpCase("matmul-batched@1d", matmul_operands("nd@1d"), lambda a, b: a @ b, lambda a, b: a @ b),
+    OpCase("linear", linear_operands(), mg.ops.linear, lambda x, w: x @ w.T),
     # reductions: axis None, int, negative int or tuple; keepdims True or False
     OpCase("sum", reduction(), lambda x, **kw: x.sum(**kw), lambda x, **kw: np.sum(x, **kw)),
     OpCase("mean", reduction(), lambda x, **kw: x.mean(**kw), lambda x, **kw: np.mean(x, **kw)),

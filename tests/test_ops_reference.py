@@ -68,6 +68,7 @@ TORCH = {
     "matmul-batched": torch.matmul,
     "matmul-1d@batched": torch.matmul,
     "matmul-batched@1d": torch.matmul,
+    "linear": torch.nn.functional.linear,
     "sum": lambda x, axis, keepdims: torch.sum(x, dim=dims(axis, x.ndim), keepdim=keepdims),
     "mean": lambda x, axis, keepdims: torch.mean(x, dim=dims(axis, x.ndim), keepdim=keepdims),
     "max": lambda x, axis, keepdims: torch.amax(x, dim=dims(axis, x.ndim), keepdim=keepdims),
