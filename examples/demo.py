@@ -78,3 +78,9 @@ print(f"largest difference: {np.max(np.abs(numeric - W.grad)):.2e}")
 
 mg.gradcheck(rnn_loss, [U, W, V, b_u, b_v])
 print("\nmg.gradcheck over every parameter (U, W, V, b_u, b_v): all agree with finite differences")
+
+# The tape drawn: one box per time step, U, W, V drawn once with an edge into every step.
+picture = mg.viz.draw(rnn_loss(U, W, V, b_u, b_v))
+written, note = mg.viz.render(picture, "out/demo_unrolled.png")
+print(f"\nthe unrolled graph: {written}" + (f"\n{note}" if note else ""))
+print("more pictures: .venv/bin/minigrad graph lstm --folded -o lstm.svg   (see docs/unrolling.md)")
