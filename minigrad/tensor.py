@@ -125,7 +125,16 @@ class Tensor:
         self.parents: tuple[Tensor, ...] = ()
         self.tags: dict[str, Any] = _current_tags
         self._backward: Callable[[np.ndarray], tuple] | None = None
-        self._created = next(_creation_order)  # orders nodes in pictures, the same on every run
+        self._created = next(_creation_order)  # after every input's: backward() and pictures sort by it
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in Tensor.__slots__ if name != "_created"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickled or deep-copied: a new creation number, after those of its (already rebuilt) parents."""
+        for name, value in state.items():
+            setattr(self, name, value)
+        self._created = next(_creation_order)
 
     @classmethod
     def _from_op(cls, data: np.ndarray) -> Tensor:

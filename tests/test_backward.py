@@ -361,3 +361,22 @@ def test_broadcast_inputs_get_gradients_of_their_own_shape(shapes, seed):
 
     np.testing.assert_allclose(a.grad, expected(shape_a, b_value), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(b.grad, expected(shape_b, a_value), rtol=1e-10, atol=1e-12)
+
+
+def test_a_tensor_unpickled_from_another_process_gets_its_gradient():
+    """backward() orders tensors by when they were made; one unpickled from a process that had
+    made many more tensors must still come before the ops computed from it here."""
+    import pickle
+    import subprocess
+    import sys
+
+    code = (
+        "import pickle, sys, numpy as np, minigrad as mg\n"
+        "for _ in range(1000): mg.tensor(1.0)\n"
+        "sys.stdout.buffer.write(pickle.dumps(mg.nn.Parameter(np.ones(3), name='w')))\n"
+    )
+    w = pickle.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout)
+    x = mg.tensor([1.0, 2.0, 3.0])
+    (w * x).sum().backward()
+    np.testing.assert_array_equal(w.grad, [1.0, 2.0, 3.0])
+    assert isinstance(w, mg.nn.Parameter) and w.name == "w"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import minigrad as mg
-from minigrad.viz.draw import PALETTE
+from minigrad.viz.picture import PALETTE
 
 BIN = Path(sys.executable).parent
 SCRIPT = BIN / "minigrad"

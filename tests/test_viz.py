@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 import minigrad as mg
 import minigrad.viz.output as render_module  # where render() and its helpers live
 from minigrad.gradflow import FlowResult, remember_first_data, run_experiment
-from minigrad.viz.draw import FILL, PALETTE, RECURRENT
+from minigrad.viz.picture import FILL, PALETTE, RECURRENT
 from minigrad.viz.tape import collect, kind
 
 CELLS = sorted(mg.cells())

@@ -1,7 +1,7 @@
 """Pictures of the recorded graph: ``mg.viz.draw`` (unrolled, folded, gradient view),
 ``mg.viz.render`` (svg/png/pdf/dot files) and ``mg.viz.gradient_flow``."""
 
-from minigrad.viz.draw import draw
+from minigrad.viz.picture import draw
 from minigrad.viz.flow import gradient_flow
 from minigrad.viz.output import render
 
