@@ -220,8 +220,10 @@ def _describe_state(state: State) -> str:
     return "one tensor"
 
 
-class RNN(Recurrent):
-    """Elman RNN, as ``torch.nn.RNN(batch_first=True)``: s_t = tanh(x_t U + s_{t-1} W + b)."""
+class _BuiltIn(Recurrent):
+    """A Recurrent of one built-in cell, with torch.nn.RNN/LSTM/GRU's constructor (batch first)."""
+
+    cell_name = ""
 
     def __init__(
         self,
@@ -230,42 +232,31 @@ class RNN(Recurrent):
         num_layers: int = 1,
         bias: bool = True,
         bidirectional: bool = False,
-        nonlinearity: str = "tanh",
         fuse_input: bool = True,
+        **cell_kwargs: Any,
     ):
         super().__init__(
-            "rnn", input_size, hidden_size, num_layers, bidirectional, bias, fuse_input, nonlinearity=nonlinearity
+            self.cell_name, input_size, hidden_size, num_layers, bidirectional, bias, fuse_input, **cell_kwargs
         )
 
 
-class LSTM(Recurrent):
+class RNN(_BuiltIn):
+    """Elman RNN, as ``torch.nn.RNN(batch_first=True)``: s_t = tanh(x_t U + s_{t-1} W + b);
+    ``nonlinearity="relu"`` for ReLU."""
+
+    cell_name = "rnn"
+
+
+class LSTM(_BuiltIn):
     """LSTM, as ``torch.nn.LSTM(batch_first=True)``; its state is the pair (h, c)."""
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        bidirectional: bool = False,
-        fuse_input: bool = True,
-    ):
-        super().__init__("lstm", input_size, hidden_size, num_layers, bidirectional, bias, fuse_input)
+    cell_name = "lstm"
 
 
-class GRU(Recurrent):
+class GRU(_BuiltIn):
     """GRU, as ``torch.nn.GRU(batch_first=True)``."""
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        bidirectional: bool = False,
-        fuse_input: bool = True,
-    ):
-        super().__init__("gru", input_size, hidden_size, num_layers, bidirectional, bias, fuse_input)
+    cell_name = "gru"
 
 
 __all__: Sequence[str] = ["Recurrent", "RNN", "LSTM", "GRU", "resolve_cell"]
