@@ -9,11 +9,13 @@ backpropagation unrolls through time.
 
 from minigrad import nn, ops, optim, plugins, testing, viz
 from minigrad.allocator import tune_malloc
+from minigrad.checkpoint import CheckpointError, load, save
 from minigrad.errors import GradcheckError, GraphFreedError, ShapeError
 from minigrad.gradcheck import gradcheck
 from minigrad.hookspecs import hookimpl
 from minigrad.ops import exp, log, log_softmax, matmul, relu, sigmoid, softmax, softplus, tanh
 from minigrad.rng import default_rng, manual_seed
+from minigrad.task import Task, TaskConfig, r2_score
 from minigrad.tensor import (
     Tensor,
     concat,
@@ -39,7 +41,7 @@ def cells() -> dict[str, type]:
 
 def tasks() -> dict[str, type]:
     """Every registered task: name -> task class."""
-    return {name: p.cls for name, p in plugins.provided("minigrad_tasks", object).items()}
+    return {name: p.cls for name, p in plugins.provided("minigrad_tasks", Task).items()}
 
 
 __all__ = [
@@ -69,6 +71,9 @@ __all__ = [
     "manual_seed",
     "default_rng",
     "hookimpl",
+    "Task",
+    "TaskConfig",
+    "r2_score",
     "cells",
     "tasks",
     "plugins",
@@ -77,4 +82,7 @@ __all__ = [
     "nn",
     "optim",
     "ops",
+    "save",
+    "load",
+    "CheckpointError",
 ]

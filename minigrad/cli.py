@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import inspect
+import json
+import re
 import sys
 import time
+import typing
 import warnings
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
+
+import numpy as np
 
 import minigrad as mg
 from minigrad.errors import GradcheckError, ShapeError
@@ -33,7 +40,7 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 def cmd_plugins(args: argparse.Namespace) -> int:
     """List every cell and task, where it comes from, and the plugins that failed to load."""
     rows = [("NAME", "KIND", "MODULE", "FROM")]
-    for hook, base in (("minigrad_cells", mg.nn.Cell), ("minigrad_tasks", object)):
+    for hook, base in (("minigrad_cells", mg.nn.Cell), ("minigrad_tasks", mg.Task)):
         for name, item in sorted(provided(hook, base).items()):
             rows.append((name, item.kind, item.cls.__module__, item.plugin.origin))
     print(_table(rows))
@@ -104,7 +111,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     """Draw a small instance of a cell, unrolled (or folded), optionally coloured by gradient."""
     cells = provided("minigrad_cells", mg.nn.Cell)
     if args.name not in cells:
-        if args.name in provided("minigrad_tasks", object):
+        if args.name in provided("minigrad_tasks", mg.Task):
             raise UsageError(f"minigrad graph: tasks cannot be drawn yet; draw a cell: {', '.join(sorted(cells))}")
         mg.plugins.lookup("minigrad_cells", mg.nn.Cell, args.name)  # raises, naming the cells there are
     if Path(args.output).suffix.lstrip(".").lower() not in FORMATS:
@@ -165,6 +172,101 @@ def cmd_gradflow(args: argparse.Namespace) -> int:
     return 0
 
 
+def _field_help(config_class: type) -> dict[str, str]:
+    """Each config field's help: the comment after it in the class's source (``lr: float = 0.01  # ...``)."""
+    helps: dict[str, str] = {}
+    for klass in reversed(config_class.__mro__):
+        try:
+            source = inspect.getsource(klass)
+        except (OSError, TypeError):
+            continue
+        for match in re.finditer(r"^\s*(\w+)\s*:[^=\n]*=[^#\n]*#\s*(.+)$", source, re.MULTILINE):
+            helps[match.group(1)] = match.group(2).strip()
+    return helps
+
+
+def task_parser(task_class: type, prog: str) -> argparse.ArgumentParser:
+    """Options derived from the task's Config dataclass: ``hidden_size`` -> ``--hidden-size``."""
+    parser = _Parser(prog=prog, argument_default=argparse.SUPPRESS)
+    types = typing.get_type_hints(task_class.Config)
+    helps = _field_help(task_class.Config)
+    for field in dataclasses.fields(task_class.Config):
+        flag, kind = "--" + field.name.replace("_", "-"), types[field.name]
+        text = f"{helps.get(field.name, '')} (default {field.default})".strip()
+        if kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, help=text)
+        elif typing.get_origin(kind) is typing.Literal:
+            parser.add_argument(flag, choices=typing.get_args(kind), help=text)
+        else:
+            parser.add_argument(flag, type=_number(kind, flag), help=text)
+    return parser
+
+
+def _number(kind: type, flag: str) -> Callable[[str], Any]:
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind.__name__}, got {text!r}") from None
+        return value
+
+    return convert
+
+
+def _task_class(name: str) -> type:
+    return mg.plugins.lookup("minigrad_tasks", mg.Task, name).cls
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a task; write model.safetensors, metrics.json and loss.png to --out."""
+    from minigrad.checkpoint import load_with_extras
+    from minigrad.train import LAST, Trainer
+
+    task_class = _task_class(args.task)
+    parser = task_parser(task_class, f"minigrad train {args.task}")
+    parser.add_argument("--out", help="output directory (default out/TASK)")
+    parser.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    given = vars(parser.parse_args(args.options))
+    out = Path(given.pop("out", None) or given.get("resume") or Path("out") / args.task)
+    resume, quiet = given.pop("resume", None), given.pop("quiet", False)
+    values = {}
+    if resume:  # the configuration the run started with; options given now (e.g. --epochs) override
+        values = load_with_extras(Path(resume) / LAST)[1]["config"]
+        out = Path(resume)
+    config = task_class.Config(**{**values, **given})
+    mg.plugins.lookup("minigrad_cells", mg.nn.Cell, config.cell)  # an unknown cell: one line, now
+    trainer = Trainer(task_class(config), out, progress=not quiet and sys.stdout.isatty())
+    metrics = trainer.fit(resume=bool(resume))
+    print(json.dumps(metrics))
+    print(f"wrote {out / 'model.safetensors'}, {out / 'metrics.json'}, {out / 'loss.png'}")
+    if getattr(trainer, "plot_note", None):
+        print(f"minigrad: {trainer.plot_note}", file=sys.stderr)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Recompute a checkpoint's test metrics from the checkpoint alone."""
+    from minigrad.checkpoint import check_compatible, load
+    from minigrad.viz.output import write_atomically
+
+    task_class = _task_class(args.task)
+    state_dict, metadata = load(args.checkpoint)
+    if metadata.get("task") != args.task:
+        raise UsageError(f"minigrad eval: {args.checkpoint} holds task {metadata.get('task')!r}, not {args.task!r}")
+    task = task_class(task_class.Config(**metadata["config"]))
+    model = task.build_model()
+    check_compatible(model, state_dict, metadata, {"task": args.task})
+    data = task.make_data(np.random.default_rng([task.config.seed, 1]))
+    with mg.no_grad():
+        metrics = task.evaluate(model, data["test"])
+    print(json.dumps(metrics))
+    target = Path(args.checkpoint).with_name("eval-metrics.json")
+    write_atomically(target, (json.dumps(metrics, indent=2) + "\n").encode())
+    print(f"wrote {target}")
+    return 0
+
+
 def _one_line(error: BaseException) -> str:
     lines = str(error).strip().splitlines()
     return f"{type(error).__name__}: {lines[0] if lines else ''}"
@@ -221,6 +323,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     flow.add_argument("--quiet", action="store_true", help="no progress bar")
     flow.set_defaults(run=cmd_gradflow)
+
+    train = commands.add_parser("train", help="train a task (minigrad train TASK --help lists its options)", add_help=False)
+    train.add_argument("task", metavar="TASK")
+    train.add_argument("options", nargs=argparse.REMAINDER, help="the task's options")
+    train.set_defaults(run=cmd_train)
+
+    evaluate = commands.add_parser("eval", help="recompute a checkpoint's test metrics")
+    evaluate.add_argument("task", metavar="TASK")
+    evaluate.add_argument("--checkpoint", required=True, help="DIR/model.safetensors from minigrad train")
+    evaluate.set_defaults(run=cmd_eval)
     return parser
 
 

@@ -74,3 +74,25 @@ class Adam(Optimizer):
             v *= beta2
             v += (1 - beta2) * p.grad * p.grad
             p.data -= self.lr * (m / correction1) / (np.sqrt(v / correction2) + self.eps)
+
+
+def optimizer_state(optimizer: Optimizer) -> dict[str, np.ndarray]:
+    """Everything an optimizer remembers between steps, as named arrays (for resuming)."""
+    if isinstance(optimizer, Adam):
+        state = {f"m.{i}": m for i, m in enumerate(optimizer.m)} | {f"v.{i}": v for i, v in enumerate(optimizer.v)}
+        return state | {"param_steps": np.array(optimizer.param_steps), "steps": np.array(optimizer.steps)}
+    if isinstance(optimizer, SGD):
+        return {f"velocity.{i}": v for i, v in enumerate(optimizer.velocity)}
+    raise TypeError(f"optimizer_state: unknown optimizer {type(optimizer).__name__}")
+
+
+def load_optimizer_state(optimizer: Optimizer, state: dict[str, np.ndarray]) -> None:
+    """Put back what ``optimizer_state`` took, in place."""
+    if isinstance(optimizer, Adam):
+        for i, (m, v) in enumerate(zip(optimizer.m, optimizer.v)):
+            m[...], v[...] = state[f"m.{i}"], state[f"v.{i}"]
+        optimizer.param_steps = [int(n) for n in state["param_steps"]]
+        optimizer.steps = int(state["steps"])
+    elif isinstance(optimizer, SGD):
+        for i, v in enumerate(optimizer.velocity):
+            v[...] = state[f"velocity.{i}"]

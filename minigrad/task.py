@@ -1,0 +1,90 @@
+"""Task: the base class of every task plugin -- data, a model, a loss and metrics.
+
+A task declares its hyperparameters as a dataclass (``Config``, a subclass of
+``TaskConfig`` with the task's own defaults and options); ``minigrad train TASK``
+derives its ``--options`` from the fields, so a task's options need no CLI code.
+
+    class Echo(mg.Task):
+        name = "echo"
+        main_metric = "r2"
+
+        @dataclass
+        class Config(mg.TaskConfig):
+            steps: int = 2
+
+        def make_data(self, rng): ...      # {"train": arrays, "valid": ..., "test": ...}
+        def build_model(self): ...         # an mg.nn.Module
+        def loss(self, model, batch): ...  # a scalar Tensor
+        def evaluate(self, model, split): ...  # {"r2": 0.99, ...}
+
+Each split is a tuple of arrays with the examples on axis 0 (inputs, targets, ...);
+the trainer shuffles and slices all of them together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from minigrad.nn.module import Module
+from minigrad.tensor import Tensor
+
+Split = tuple[np.ndarray, ...]
+
+
+@dataclass
+class TaskConfig:
+    """The hyperparameters every task has. Field names become command-line options
+    (``hidden_size`` -> ``--hidden-size``); the first docstring line of each is its help."""
+
+    cell: str = "rnn"  # the recurrent cell: a registered name
+    hidden_size: int = 4  # units in each recurrent layer
+    num_layers: int = 1  # stacked recurrent layers
+    bidirectional: bool = False  # a forward and a reverse direction
+    steps: int = 4  # time steps per sequence
+    batch_size: int = 32  # sequences per update
+    lr: float = 0.01  # Adam's learning rate
+    epochs: int = 20  # passes over the training data (at most, with early stopping)
+    seed: int = 0  # seeds data, initialisation and shuffling: the same seed, the same run
+    clip: float = 1.0  # clip the gradients' joint norm to this (0: no clipping)
+    patience: int = 0  # stop after this many epochs without a better validation metric (0: never)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class Task:
+    """Base class of task plugins; see the module docstring for what a subclass defines."""
+
+    name: ClassVar[str] = ""
+    Config: ClassVar[type[TaskConfig]] = TaskConfig
+    main_metric: ClassVar[str] = "accuracy"  # higher is better; early stopping and the best model follow it
+    target: ClassVar[float | None] = None  # stop as soon as validation reaches this
+
+    def __init__(self, config: TaskConfig | None = None):
+        self.config = config if config is not None else self.Config()
+
+    def make_data(self, rng: np.random.Generator) -> dict[str, Split]:
+        """The "train", "valid" and "test" splits, generated from ``rng`` or loaded."""
+        raise NotImplementedError
+
+    def build_model(self) -> Module:
+        """A fresh model for ``self.config`` (drawn from ``mg.default_rng()``)."""
+        raise NotImplementedError
+
+    def loss(self, model: Module, batch: Split) -> Tensor:
+        """The scalar training loss on one batch."""
+        raise NotImplementedError
+
+    def evaluate(self, model: Module, split: Split) -> dict[str, float]:
+        """Metrics on a whole split (called under ``mg.no_grad()``), including ``main_metric``."""
+        raise NotImplementedError
+
+
+def r2_score(prediction: np.ndarray, target: np.ndarray) -> float:
+    """1 - MSE / variance of the target: 1 is perfect, 0 is no better than the mean."""
+    variance = float(np.var(target))
+    return 1.0 - float(np.mean((prediction - target) ** 2)) / variance if variance > 0 else float("nan")

@@ -1,0 +1,170 @@
+"""Trainer: epochs of shuffled minibatches, validation, early stopping, the best model kept.
+
+    trainer = Trainer(task, out_dir="out/echo")
+    test_metrics = trainer.fit()      # out/echo/model.safetensors, metrics.json, loss.png
+
+Everything random comes from the config's seed: the data, the initial weights
+(``mg.manual_seed``) and the shuffling, so the same seed gives the same run bit for bit.
+After every epoch the trainer writes ``last.safetensors`` (model, optimizer and shuffling
+state), from which ``fit(resume=True)`` continues exactly where the run stopped.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from minigrad.checkpoint import load_with_extras, save
+from minigrad.nn.clip import clip_grad_norm_
+from minigrad.optim import Adam, load_optimizer_state, optimizer_state
+from minigrad.rng import manual_seed
+from minigrad.task import Split, Task
+from minigrad.tensor import no_grad
+from minigrad.viz.output import write_atomically
+
+MODEL, LAST, METRICS, PLOT = "model.safetensors", "last.safetensors", "metrics.json", "loss.png"
+
+
+def batches(split: Split, size: int, rng: np.random.Generator | None) -> list[Split]:
+    """The split cut into minibatches, shuffled by ``rng`` (in order when rng is None)."""
+    count = len(split[0])
+    order = rng.permutation(count) if rng is not None else np.arange(count)
+    return [tuple(a[order[i : i + size]] for a in split) for i in range(0, count, size)]
+
+
+class Trainer:
+    """Trains ``task.build_model()`` on ``task.make_data(...)`` with Adam, as ``task.config`` says."""
+
+    def __init__(self, task: Task, out_dir: str | Path | None = None, progress: bool = True):
+        self.task, self.config, self.progress = task, task.config, progress
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.data = task.make_data(np.random.default_rng([self.config.seed, 1]))
+        manual_seed(self.config.seed)
+        self.model = task.build_model()
+        self.optimizer = Adam(list(self.model.parameters()), lr=self.config.lr)
+        self.shuffle = np.random.default_rng([self.config.seed, 2])
+        self.history: list[dict[str, float]] = []
+        self.best_metric = -np.inf
+        self.best_state = self.model.state_dict()
+        self.seconds = 0.0
+
+    # -- one epoch ------------------------------------------------------------------------
+    def train_epoch(self, epoch: int) -> float:
+        from tqdm import tqdm
+
+        losses = []
+        parts = batches(self.data["train"], self.config.batch_size, self.shuffle)
+        for batch in tqdm(parts, desc=f"epoch {epoch}", leave=False, disable=not self.progress):
+            self.optimizer.zero_grad()
+            loss = self.task.loss(self.model, batch)
+            loss.backward()
+            if self.config.clip > 0:
+                clip_grad_norm_(self.model.parameters(), self.config.clip)
+            self.optimizer.step()
+            losses.append(loss.item())
+        return float(np.mean(losses))
+
+    def validate(self) -> dict[str, float]:
+        with no_grad():
+            losses = [self.task.loss(self.model, b).item() for b in batches(self.data["valid"], 1024, None)]
+            metrics = self.task.evaluate(self.model, self.data["valid"])
+        return {"valid_loss": float(np.mean(losses)), **metrics}
+
+    # -- the loop ----------------------------------------------------------------------------
+    def fit(self, resume: bool = False) -> dict[str, Any]:
+        """Train, keep the model with the best validation metric, and return its test metrics
+        (with ``epochs`` and ``seconds``). With ``resume``, continue from ``out_dir/last.safetensors``."""
+        if resume:
+            self._resume()
+        main = self.task.main_metric
+        since_best = 0
+        for epoch in range(len(self.history) + 1, self.config.epochs + 1):
+            start = time.perf_counter()
+            train_loss = self.train_epoch(epoch)
+            record = {"epoch": epoch, "train_loss": train_loss, **self.validate()}
+            self.seconds += time.perf_counter() - start
+            self.history.append(record)
+            if record[main] > self.best_metric:
+                self.best_metric, self.best_state, since_best = record[main], self.model.state_dict(), 0
+            else:
+                since_best += 1
+            self._save_last()
+            if self.progress:
+                print(f"epoch {epoch}: train loss {train_loss:.4g}, valid {main} {record[main]:.4g}", flush=True)
+            if self.task.target is not None and record[main] >= self.task.target:
+                break
+            if self.config.patience and since_best >= self.config.patience:
+                break
+        self.model.load_state_dict(self.best_state)
+        with no_grad():
+            test = self.task.evaluate(self.model, self.data["test"])
+        metrics = {**test, "epochs": len(self.history), "seconds": round(self.seconds, 3)}
+        self._write_outputs(metrics)
+        return metrics
+
+    # -- files ---------------------------------------------------------------------------------
+    def metadata(self, **more: Any) -> dict[str, Any]:
+        return {"task": self.task.name, "cell": self.config.cell, "config": self.config.as_dict(), **more}
+
+    def _save_last(self) -> None:
+        if self.out_dir is None:
+            return
+        extras = {f"optimizer.{k}": v for k, v in optimizer_state(self.optimizer).items()}
+        extras |= {f"best.{k}": v for k, v in self.best_state.items()}
+        state = {"history": self.history, "best_metric": self.best_metric, "seconds": self.seconds,
+                 "shuffle": self.shuffle.bit_generator.state}  # fmt: skip
+        save(self.model, self.out_dir / LAST, self.metadata(trainer=state), extra_arrays=extras)
+
+    def _resume(self) -> None:
+        if self.out_dir is None:
+            raise ValueError("resume needs the output directory of the run to continue")
+        state_dict, metadata, extras = load_with_extras(self.out_dir / LAST)
+        saved, wanted = dict(metadata.get("config", {})), self.config.as_dict()
+        saved.pop("epochs", None), wanted.pop("epochs", None)  # running longer is what resuming is for
+        if saved != wanted:
+            changed = sorted(k for k in wanted if saved.get(k) != wanted[k])
+            raise ValueError(f"{self.out_dir / LAST}: it was trained with other options ({', '.join(changed)}); resume with the same")
+        self.model.load_state_dict(state_dict)
+        load_optimizer_state(self.optimizer, {k[len("optimizer.") :]: v for k, v in extras.items() if k.startswith("optimizer.")})
+        self.best_state = {k[len("best.") :]: v for k, v in extras.items() if k.startswith("best.")}
+        trainer = metadata["trainer"]
+        self.history, self.best_metric, self.seconds = trainer["history"], trainer["best_metric"], trainer["seconds"]
+        self.shuffle.bit_generator.state = trainer["shuffle"]
+
+    def _write_outputs(self, metrics: dict[str, Any]) -> None:
+        if self.out_dir is None:
+            return
+        save(self.best_state, self.out_dir / MODEL, self.metadata(metrics=metrics))
+        write_atomically(self.out_dir / METRICS, (json.dumps(metrics, indent=2) + "\n").encode())
+        self.plot_note = plot_history(self.history, self.task.main_metric, self.out_dir / PLOT)
+
+
+def plot_history(history: list[dict[str, float]], metric: str, path: Path) -> str | None:
+    """Train and validation loss, and the validation metric, per epoch. Returns a one-line
+    note instead when matplotlib (the ``plot`` extra) is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return f"{path.name} not drawn: matplotlib is missing (pip install 'minigrad[plot]')"
+    epochs = [h["epoch"] for h in history]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+    left.plot(epochs, [h["train_loss"] for h in history], label="train")
+    left.plot(epochs, [h["valid_loss"] for h in history], label="validation")
+    left.set(xlabel="epoch", ylabel="loss", title="loss")
+    left.legend()
+    right.plot(epochs, [h[metric] for h in history], color="tab:green")
+    right.set(xlabel="epoch", ylabel=metric, title=f"validation {metric}")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    write_atomically(path, buffer.getvalue())
+    return None
