@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml examples/plugin-minimal/pyproject.toml
 
 demo: $(STAMP)
 	$(PY) examples/demo.py
+	$(VENV)/bin/minigrad train echo --out out/echo --quiet
+	$(VENV)/bin/minigrad train binary-subtraction --out out/binary-subtraction --quiet
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

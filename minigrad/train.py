@@ -158,7 +158,7 @@ def plot_history(history: list[dict[str, float]], metric: str, path: Path) -> st
     figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
     left.plot(epochs, [h["train_loss"] for h in history], label="train")
     left.plot(epochs, [h["valid_loss"] for h in history], label="validation")
-    left.set(xlabel="epoch", ylabel="loss", title="loss")
+    left.set(xlabel="epoch", ylabel="loss", title="loss", yscale="log")
     left.legend()
     right.plot(epochs, [h[metric] for h in history], color="tab:green")
     right.set(xlabel="epoch", ylabel=metric, title=f"validation {metric}")
