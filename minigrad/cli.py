@@ -239,24 +239,29 @@ def cmd_train(args: argparse.Namespace) -> int:
     trainer = Trainer(task_class(config), out, progress=not quiet and sys.stdout.isatty())
     metrics = trainer.fit(resume=bool(resume))
     print(json.dumps(metrics))
-    print(f"wrote {out / 'model.safetensors'}, {out / 'metrics.json'}, {out / 'loss.png'}")
-    if getattr(trainer, "plot_note", None):
+    written = [out / "model.safetensors", out / "metrics.json", *([] if trainer.plot_note else [out / "loss.png"])]
+    print(f"wrote {', '.join(map(str, written + trainer.reports))}")
+    if trainer.plot_note:
         print(f"minigrad: {trainer.plot_note}", file=sys.stderr)
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Recompute a checkpoint's test metrics from the checkpoint alone."""
-    from minigrad.checkpoint import check_compatible, load
+    from minigrad.checkpoint import CheckpointError, check_compatible, load
     from minigrad.viz.output import write_atomically
 
     task_class = _task_class(args.task)
     state_dict, metadata = load(args.checkpoint)
     if metadata.get("task") != args.task:
         raise UsageError(f"minigrad eval: {args.checkpoint} holds task {metadata.get('task')!r}, not {args.task!r}")
-    task = task_class(task_class.Config(**metadata["config"]))
+    try:
+        config = task_class.Config(**metadata["config"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{args.checkpoint}: its configuration does not fit task {args.task!r} ({error})") from None
+    task = task_class(config)
     model = task.build_model()
-    check_compatible(model, state_dict, metadata, {"task": args.task})
+    check_compatible(model, state_dict, metadata, {"task": args.task}, path=args.checkpoint)
     data = task.make_data(np.random.default_rng([task.config.seed, 1]))
     with mg.no_grad():
         metrics = task.evaluate(model, data["test"])

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -52,8 +53,20 @@ class TaskConfig:
     clip: float = 1.0  # clip the gradients' joint norm to this (0: no clipping)
     patience: int = 0  # stop after this many epochs without a better validation metric (0: never)
 
+    def __post_init__(self) -> None:
+        for name in ("hidden_size", "num_layers", "steps", "batch_size", "epochs", "lr"):
+            require(self, name, getattr(self, name) > 0, "a positive number")
+        for name in ("clip", "patience"):
+            require(self, name, getattr(self, name) >= 0, "zero or more")
+
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def require(config: TaskConfig, name: str, condition: bool, expected: str) -> None:
+    """A bad value is named as its command-line option: ``--batch-size must be ...``."""
+    if not condition:
+        raise ValueError(f"--{name.replace('_', '-')} must be {expected}, got {getattr(config, name)!r}")
 
 
 class Task:
@@ -82,6 +95,10 @@ class Task:
     def evaluate(self, model: Module, split: Split) -> dict[str, float]:
         """Metrics on a whole split (called under ``mg.no_grad()``), including ``main_metric``."""
         raise NotImplementedError
+
+    def write_reports(self, model: Module, data: dict[str, Split], out_dir: Path) -> list[Path]:
+        """Optional: extra files about the trained model (a confusion matrix, samples). None by default."""
+        return []
 
 
 def r2_score(prediction: np.ndarray, target: np.ndarray) -> float:

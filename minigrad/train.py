@@ -52,6 +52,9 @@ class Trainer:
         self.best_metric = -np.inf
         self.best_state = self.model.state_dict()
         self.seconds = 0.0
+        self.since_best = 0  # epochs without a better validation metric
+        self.plot_note: str | None = None
+        self.reports: list[Path] = []
 
     # -- one epoch ------------------------------------------------------------------------
     def train_epoch(self, epoch: int) -> float:
@@ -82,30 +85,34 @@ class Trainer:
         if resume:
             self._resume()
         main = self.task.main_metric
-        since_best = 0
         for epoch in range(len(self.history) + 1, self.config.epochs + 1):
+            if self._should_stop():  # a resumed run that had already stopped trains no further
+                break
             start = time.perf_counter()
             train_loss = self.train_epoch(epoch)
             record = {"epoch": epoch, "train_loss": train_loss, **self.validate()}
             self.seconds += time.perf_counter() - start
             self.history.append(record)
             if record[main] > self.best_metric:
-                self.best_metric, self.best_state, since_best = record[main], self.model.state_dict(), 0
+                self.best_metric, self.best_state, self.since_best = record[main], self.model.state_dict(), 0
             else:
-                since_best += 1
+                self.since_best += 1
             self._save_last()
             if self.progress:
                 print(f"epoch {epoch}: train loss {train_loss:.4g}, valid {main} {record[main]:.4g}", flush=True)
-            if self.task.target is not None and record[main] >= self.task.target:
-                break
-            if self.config.patience and since_best >= self.config.patience:
-                break
         self.model.load_state_dict(self.best_state)
         with no_grad():
             test = self.task.evaluate(self.model, self.data["test"])
         metrics = {**test, "epochs": len(self.history), "seconds": round(self.seconds, 3)}
         self._write_outputs(metrics)
         return metrics
+
+    def _should_stop(self) -> bool:
+        """The target reached, or ``patience`` epochs without a better validation metric."""
+        if not self.history:
+            return False
+        reached = self.task.target is not None and self.history[-1][self.task.main_metric] >= self.task.target
+        return reached or bool(self.config.patience and self.since_best >= self.config.patience)
 
     # -- files ---------------------------------------------------------------------------------
     def metadata(self, **more: Any) -> dict[str, Any]:
@@ -117,13 +124,15 @@ class Trainer:
         extras = {f"optimizer.{k}": v for k, v in optimizer_state(self.optimizer).items()}
         extras |= {f"best.{k}": v for k, v in self.best_state.items()}
         state = {"history": self.history, "best_metric": self.best_metric, "seconds": self.seconds,
-                 "shuffle": self.shuffle.bit_generator.state}  # fmt: skip
+                 "since_best": self.since_best, "shuffle": self.shuffle.bit_generator.state}  # fmt: skip
         save(self.model, self.out_dir / LAST, self.metadata(trainer=state), extra_arrays=extras)
 
     def _resume(self) -> None:
         if self.out_dir is None:
             raise ValueError("resume needs the output directory of the run to continue")
         state_dict, metadata, extras = load_with_extras(self.out_dir / LAST)
+        if metadata.get("task") != self.task.name:
+            raise ValueError(f"{self.out_dir / LAST}: a run of task {metadata.get('task')!r}, not {self.task.name!r}")
         saved, wanted = dict(metadata.get("config", {})), self.config.as_dict()
         saved.pop("epochs", None), wanted.pop("epochs", None)  # running longer is what resuming is for
         if saved != wanted:
@@ -134,6 +143,7 @@ class Trainer:
         self.best_state = {k[len("best.") :]: v for k, v in extras.items() if k.startswith("best.")}
         trainer = metadata["trainer"]
         self.history, self.best_metric, self.seconds = trainer["history"], trainer["best_metric"], trainer["seconds"]
+        self.since_best = trainer["since_best"]
         self.shuffle.bit_generator.state = trainer["shuffle"]
 
     def _write_outputs(self, metrics: dict[str, Any]) -> None:
@@ -142,6 +152,8 @@ class Trainer:
         save(self.best_state, self.out_dir / MODEL, self.metadata(metrics=metrics))
         write_atomically(self.out_dir / METRICS, (json.dumps(metrics, indent=2) + "\n").encode())
         self.plot_note = plot_history(self.history, self.task.main_metric, self.out_dir / PLOT)
+        with no_grad():
+            self.reports = self.task.write_reports(self.model, self.data, self.out_dir)
 
 
 def plot_history(history: list[dict[str, float]], metric: str, path: Path) -> str | None:

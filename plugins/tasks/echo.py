@@ -31,10 +31,15 @@ class Echo(mg.Task):
     @dataclass
     class Config(mg.TaskConfig):
         steps: int = 2  # time steps per example
-        batch_size: int = 1  # the lecture trains one example at a time
+        batch_size: int = 1  # examples per update (the lecture: 1)
         epochs: int = 20
         lr: float = 0.005
         samples: int = 400  # training examples (validation and test: a quarter each)
+
+        def __post_init__(self):
+            super().__post_init__()
+            mg.task.require(self, "steps", self.steps >= 2, "at least 2 (the answer is a step back)")
+            mg.task.require(self, "samples", self.samples >= 4, "at least 4")
 
     def make_data(self, rng):
         def split(count):

@@ -1,0 +1,240 @@
+"""The built-in tasks: echo's and binary-subtraction's data, models, metrics, and a few
+epochs of training with every registered cell."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad.train import Trainer
+
+ECHO = mg.tasks()["echo"]
+SUBTRACTION = mg.tasks()["binary-subtraction"]
+CELLS = ["rnn", "lstm", "gru", "mgu"]
+
+
+class StandIn(mg.nn.Module):
+    """A 'model' that answers with ``answer(x)``: a perfect (or deliberately wrong) predictor."""
+
+    def __init__(self, answer):
+        super().__init__()
+        self.answer = answer
+
+    def forward(self, x):
+        return mg.tensor(self.answer(x.data))
+
+
+def decode(bits):
+    """(n, 4) bits, least significant first -> (n,) integers."""
+    return (bits * 2 ** np.arange(bits.shape[1])).sum(axis=1).round().astype(int)
+
+
+def subtraction_logits(x, wrong_bit=None, rows=slice(None)):
+    """Logits (+10 for 1, -10 for 0) of the right difference; bit ``wrong_bit`` of ``rows`` flipped."""
+    a, b = decode(x[..., 0]), decode(x[..., 1])
+    bits = ((a - b)[:, None] >> np.arange(4)) & 1
+    if wrong_bit is not None:
+        bits[rows, wrong_bit] ^= 1
+    return np.where(bits == 1, 10.0, -10.0)[..., None]
+
+
+# -- echo -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("steps, samples", [(2, 40), (5, 13)])
+def test_echo_data(steps, samples):
+    """x: U(0, 1) of shape (n, steps, 1); y: the value one step before the last, (n, 1);
+    validation and test a quarter of the training size each, all three different."""
+    data = ECHO(ECHO.Config(steps=steps, samples=samples)).make_data(np.random.default_rng(0))
+    assert set(data) == {"train", "valid", "test"}
+    for split, count in (("train", samples), ("valid", samples // 4), ("test", samples // 4)):
+        x, y = data[split]
+        assert x.shape == (count, steps, 1) and y.shape == (count, 1)
+        assert np.array_equal(y, x[:, steps - 2, :])
+        assert ((0 <= x) & (x < 1)).all()
+    assert not np.array_equal(data["valid"][0], data["test"][0])
+    assert not np.array_equal(data["train"][0][: samples // 4], data["valid"][0])
+
+
+def test_echo_data_comes_from_the_generator_given():
+    task = ECHO(ECHO.Config(samples=8))
+    one, again = task.make_data(np.random.default_rng(1)), task.make_data(np.random.default_rng(1))
+    other = task.make_data(np.random.default_rng(2))
+    assert np.array_equal(one["train"][0], again["train"][0])
+    assert not np.array_equal(one["train"][0], other["train"][0])
+
+
+def test_echo_evaluate_of_a_perfect_model_is_r2_one():
+    task = ECHO(ECHO.Config(samples=40))
+    split = task.make_data(np.random.default_rng(0))["test"]
+    metrics = task.evaluate(StandIn(lambda x: x[:, -2, :]), split)
+    assert metrics["r2"] == 1.0 and metrics["mse"] == 0.0
+    mean = task.evaluate(StandIn(lambda x: np.full((len(x), 1), split[1].mean())), split)
+    assert mean["r2"] == pytest.approx(0.0, abs=1e-12)  # guessing the mean: r2 0
+    assert mean["mse"] == pytest.approx(np.var(split[1]))
+
+
+def test_echo_model_answers_once_per_sequence():
+    task = ECHO(ECHO.Config(hidden_size=3, steps=4))
+    model = task.build_model()
+    x = np.random.default_rng(0).uniform(0, 1, (5, 4, 1))
+    assert model(mg.tensor(x)).shape == (5, 1)
+    loss = task.loss(model, (x, x[:, -2, :]))
+    assert loss.shape == () and loss.item() >= 0
+    loss.backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_echo_with_one_step_is_refused_clearly():
+    """--steps 1 leaves no 'value one step before the last': the config is refused with a
+    ValueError naming --steps."""
+    with pytest.raises(ValueError, match="--steps"):
+        ECHO.Config(steps=1, samples=8)
+
+
+# -- binary subtraction ------------------------------------------------------------------------
+
+
+def test_binary_subtraction_data():
+    """The 136 pairs 0 <= b <= a <= 15, bits least significant first, y the bits of a - b;
+    the same whole space in every split, whatever the generator."""
+    data = SUBTRACTION(SUBTRACTION.Config()).make_data(np.random.default_rng(0))
+    x, y = data["train"]
+    assert x.shape == (136, 4, 2) and y.shape == (136, 4, 1)
+    assert set(np.unique(x)) == {0.0, 1.0} and set(np.unique(y)) == {0.0, 1.0}
+    a, b, difference = decode(x[..., 0]), decode(x[..., 1]), decode(y[..., 0])
+    assert sorted(zip(a, b)) == [(i, j) for i in range(16) for j in range(i + 1)]
+    assert np.array_equal(difference, a - b)
+    five_minus_two = np.flatnonzero((a == 5) & (b == 2))[0]  # 0101 - 0010 = 0011, LSB first
+    assert x[five_minus_two, :, 0].tolist() == [1, 0, 1, 0]
+    assert x[five_minus_two, :, 1].tolist() == [0, 1, 0, 0]
+    assert y[five_minus_two, :, 0].tolist() == [1, 1, 0, 0]
+    other = SUBTRACTION(SUBTRACTION.Config(seed=9)).make_data(np.random.default_rng(9))
+    for split in ("valid", "test"):
+        assert np.array_equal(data[split][0], x) and np.array_equal(data[split][1], y)
+        assert np.array_equal(other[split][0], x) and np.array_equal(other[split][1], y)
+
+
+def test_to_bits_is_least_significant_first():
+    from minigrad_plugins.tasks.binary_subtraction import to_bits
+
+    assert to_bits(np.array([1, 2, 8, 13])).tolist() == [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [1, 0, 1, 1]]
+
+
+def test_binary_subtraction_accuracy_needs_all_four_bits():
+    """A perfect model scores 1; one wrong bit in one pair costs that pair; a model with
+    3 of 4 bits right in every pair scores 0."""
+    task = SUBTRACTION(SUBTRACTION.Config())
+    split = task.make_data(np.random.default_rng(0))["test"]
+    assert task.evaluate(StandIn(subtraction_logits), split) == {"accuracy": 1.0}
+    one_wrong = task.evaluate(StandIn(lambda x: subtraction_logits(x, wrong_bit=2, rows=[7])), split)
+    assert one_wrong["accuracy"] == pytest.approx(135 / 136)
+    for bit in range(4):
+        every_pair = task.evaluate(StandIn(lambda x: subtraction_logits(x, wrong_bit=bit)), split)
+        assert every_pair["accuracy"] == 0.0
+
+
+def test_binary_subtraction_model_is_the_lectures():
+    """Logits at every step, (batch, 4, 1); no biases; a scalar BCE loss with gradients."""
+    task = SUBTRACTION(SUBTRACTION.Config(hidden_size=3))
+    model = task.build_model()
+    x, y = task.make_data(np.random.default_rng(0))["train"]
+    assert model(mg.tensor(x[:5])).shape == (5, 4, 1)
+    assert not any("bias" in name for name, _ in model.named_parameters())
+    loss = task.loss(model, (x[:5], y[:5]))
+    assert loss.shape == ()
+    loss.backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_binary_subtraction_refuses_other_lengths():
+    with pytest.raises(ValueError, match="steps"):
+        SUBTRACTION(SUBTRACTION.Config(steps=3)).build_model()
+
+
+def test_task_declarations():
+    """Configs are TaskConfig dataclasses; metric and target as documented."""
+    assert issubclass(ECHO.Config, mg.TaskConfig) and issubclass(SUBTRACTION.Config, mg.TaskConfig)
+    assert ECHO.name == "echo" and ECHO.main_metric == "r2" and ECHO.target is None
+    assert SUBTRACTION.name == "binary-subtraction" and SUBTRACTION.main_metric == "accuracy"
+    assert SUBTRACTION.target == 1.0
+    assert ECHO.Config().steps == 2 and SUBTRACTION.Config().steps == 4
+
+
+def test_r2_score():
+    target = np.array([1.0, 2.0, 3.0, 4.0])
+    assert mg.r2_score(target.copy(), target) == 1.0
+    assert mg.r2_score(np.full(4, 2.5), target) == 0.0
+    assert mg.r2_score(target[::-1].copy(), target) == pytest.approx(1 - 5 / 1.25)
+    assert math.isnan(mg.r2_score(np.zeros(3), np.ones(3)))  # a constant target has no variance
+
+
+# -- a few epochs with every cell ---------------------------------------------------------------
+
+
+def cells():
+    registered = mg.cells()
+    return [pytest.param(c, marks=pytest.mark.skipif(c not in registered, reason=f"{c} not installed")) for c in CELLS]
+
+
+@pytest.mark.parametrize("cell", cells())
+@pytest.mark.parametrize(
+    "task_class, options",
+    [(ECHO, {"samples": 24, "batch_size": 4}), (SUBTRACTION, {"batch_size": 17})],
+    ids=["echo", "binary-subtraction"],
+)
+def test_each_task_trains_with_each_cell(task_class, options, cell):
+    """Two epochs run, the metrics are finite and in range."""
+    metrics = Trainer(task_class(task_class.Config(cell=cell, epochs=2, **options)), progress=False).fit()
+    check_metrics(task_class, metrics)
+
+
+@pytest.mark.parametrize(
+    "task_class, options",
+    [(ECHO, {"samples": 24, "batch_size": 4}), (SUBTRACTION, {"batch_size": 17})],
+    ids=["echo", "binary-subtraction"],
+)
+def test_each_task_trains_bidirectional_and_stacked(task_class, options):
+    config = task_class.Config(cell="gru", num_layers=2, bidirectional=True, hidden_size=3, epochs=2, **options)
+    check_metrics(task_class, Trainer(task_class(config), progress=False).fit())
+
+
+def check_metrics(task_class, metrics):
+    assert metrics["epochs"] == 2 and metrics["seconds"] >= 0
+    assert all(math.isfinite(v) for v in metrics.values())
+    if task_class is ECHO:
+        assert set(metrics) == {"r2", "mse", "epochs", "seconds"}
+        assert metrics["r2"] <= 1 and metrics["mse"] >= 0
+    else:
+        assert set(metrics) == {"accuracy", "epochs", "seconds"}
+        assert 0 <= metrics["accuracy"] <= 1
+        assert (metrics["accuracy"] * 136) == pytest.approx(round(metrics["accuracy"] * 136))  # whole pairs
+
+
+def test_names_split_is_stratified_and_padding_is_marked():
+    """names: 80/20 per language (a tenth of the 80 for validation), one-hot letters up to each
+    name's length and zeros after it, every name used exactly once."""
+    task = mg.tasks()["names"]()
+    data = task.make_data(np.random.default_rng(0))
+    total = sum(len(split[2]) for split in data.values())
+    assert total == len(task.names) == 4400
+    for label, language in enumerate(task.classes):
+        count = task.languages.count(language)
+        assert abs(np.sum(data["test"][2] == label) - 0.2 * count) <= 1
+    x, lengths, _ = data["train"]
+    assert np.all(x.sum(axis=2)[np.arange(x.shape[1]) < lengths[:, None]] == 1)
+    assert np.all(x.sum(axis=2)[np.arange(x.shape[1]) >= lengths[:, None]] == 0)
+
+
+def test_names_trains_an_epoch_and_writes_its_confusion_matrix(tmp_path):
+    """One epoch of the names task runs end to end: a test accuracy in [0, 1] and confusion.png."""
+    from minigrad.train import Trainer
+
+    task_class = mg.tasks()["names"]
+    trainer = Trainer(task_class(task_class.Config(epochs=1, hidden_size=8)), tmp_path, progress=False)
+    metrics = trainer.fit()
+    assert 0.0 <= metrics["accuracy"] <= 1.0 and metrics["epochs"] == 1
+    assert (tmp_path / "confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
