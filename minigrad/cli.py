@@ -246,22 +246,29 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    """Recompute a checkpoint's test metrics from the checkpoint alone."""
+def _task_from_checkpoint(task_name: str, checkpoint: str) -> tuple[Any, Any]:
+    """The task and its trained model, rebuilt from a checkpoint alone."""
     from minigrad.checkpoint import CheckpointError, check_compatible, load
-    from minigrad.viz.output import write_atomically
 
-    task_class = _task_class(args.task)
-    state_dict, metadata = load(args.checkpoint)
-    if metadata.get("task") != args.task:
-        raise UsageError(f"minigrad eval: {args.checkpoint} holds task {metadata.get('task')!r}, not {args.task!r}")
+    task_class = _task_class(task_name)
+    state_dict, metadata = load(checkpoint)
+    if metadata.get("task") != task_name:
+        raise UsageError(f"minigrad: {checkpoint} holds task {metadata.get('task')!r}, not {task_name!r}")
     try:
         config = task_class.Config(**metadata["config"])
     except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(f"{args.checkpoint}: its configuration does not fit task {args.task!r} ({error})") from None
+        raise CheckpointError(f"{checkpoint}: its configuration does not fit task {task_name!r} ({error})") from None
     task = task_class(config)
     model = task.build_model()
-    check_compatible(model, state_dict, metadata, {"task": args.task}, path=args.checkpoint)
+    check_compatible(model, state_dict, metadata, {"task": task_name}, path=checkpoint)
+    return task, model
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Recompute a checkpoint's test metrics from the checkpoint alone."""
+    from minigrad.viz.output import write_atomically
+
+    task, model = _task_from_checkpoint(args.task, args.checkpoint)
     data = task.make_data(np.random.default_rng([task.config.seed, 1]))
     with mg.no_grad():
         metrics = task.evaluate(model, data["test"])
@@ -269,6 +276,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     target = Path(args.checkpoint).with_name("eval-metrics.json")
     write_atomically(target, (json.dumps(metrics, indent=2) + "\n").encode())
     print(f"wrote {target}")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Sample from a generative task's checkpoint, each output fed back as the next input."""
+    task, model = _task_from_checkpoint(args.task, args.checkpoint)
+    prompt = args.prompt_option if args.prompt_option is not None else args.prompt
+    with mg.no_grad():
+        try:
+            text = task.generate(model, prompt or "", args.length, args.temperature, np.random.default_rng(args.seed))
+        except NotImplementedError as error:
+            raise UsageError(f"minigrad generate: {error}") from None
+    print(text)
     return 0
 
 
@@ -338,6 +358,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("task", metavar="TASK")
     evaluate.add_argument("--checkpoint", required=True, help="DIR/model.safetensors from minigrad train")
     evaluate.set_defaults(run=cmd_eval)
+
+    generate = commands.add_parser("generate", help="sample from a generative task's checkpoint")
+    generate.add_argument("task", metavar="TASK")
+    generate.add_argument("prompt", nargs="?", help="the text to start from")
+    generate.add_argument("--prompt", dest="prompt_option", metavar="TEXT", help="the same, as an option")
+    generate.add_argument("--checkpoint", required=True, help="DIR/model.safetensors from minigrad train")
+    generate.add_argument("--length", type=_positive_int, default=20, help="characters to add (default 20)")
+    generate.add_argument("--temperature", type=float, default=1.0, help="0: always the likeliest (default 1)")
+    generate.add_argument("--seed", type=int, default=0, help="seed for sampling (default 0)")
+    generate.set_defaults(run=cmd_generate)
     return parser
 
 
@@ -365,7 +395,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 a check failed, 2 bad input)."""
     warnings.simplefilter("ignore", PluginWarning)  # broken plugins are listed by the commands themselves
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+        if extra and args.command == "generate" and args.prompt is None and len(extra) == 1:
+            args.prompt = extra[0]  # `generate TASK --checkpoint F PROMPT`: the prompt after the options
+        elif extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
         run: Callable[[argparse.Namespace], int] = args.run
         return run(args)
     except (UsageError, PluginError, ShapeError, ValueError, OSError) as error:

@@ -96,6 +96,10 @@ class Task:
         """Metrics on a whole split (called under ``mg.no_grad()``), including ``main_metric``."""
         raise NotImplementedError
 
+    def generate(self, model: Module, prompt: str, length: int, temperature: float, rng: np.random.Generator) -> str:
+        """Optional, for generative tasks: ``minigrad generate TASK`` calls it."""
+        raise NotImplementedError(f"task {self.name!r} does not generate")
+
     def write_reports(self, model: Module, data: dict[str, Split], out_dir: Path) -> list[Path]:
         """Optional: extra files about the trained model (a confusion matrix, samples). None by default."""
         return []

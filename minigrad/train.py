@@ -49,7 +49,7 @@ class Trainer:
         self.optimizer = Adam(list(self.model.parameters()), lr=self.config.lr)
         self.shuffle = np.random.default_rng([self.config.seed, 2])
         self.history: list[dict[str, float]] = []
-        self.best_metric = -np.inf
+        self.best_metric, self.best_loss = -np.inf, np.inf
         self.best_state = self.model.state_dict()
         self.seconds = 0.0
         self.since_best = 0  # epochs without a better validation metric
@@ -93,8 +93,12 @@ class Trainer:
             record = {"epoch": epoch, "train_loss": train_loss, **self.validate()}
             self.seconds += time.perf_counter() - start
             self.history.append(record)
-            if record[main] > self.best_metric:
-                self.best_metric, self.best_state, self.since_best = record[main], self.model.state_dict(), 0
+            better = record[main] > self.best_metric or (  # a tie goes to the lower validation loss
+                record[main] == self.best_metric and record["valid_loss"] < self.best_loss
+            )
+            if better:
+                self.best_metric, self.best_loss = record[main], record["valid_loss"]
+                self.best_state, self.since_best = self.model.state_dict(), 0
             else:
                 self.since_best += 1
             self._save_last()
@@ -124,7 +128,7 @@ class Trainer:
         extras = {f"optimizer.{k}": v for k, v in optimizer_state(self.optimizer).items()}
         extras |= {f"best.{k}": v for k, v in self.best_state.items()}
         state = {"history": self.history, "best_metric": self.best_metric, "seconds": self.seconds,
-                 "since_best": self.since_best, "shuffle": self.shuffle.bit_generator.state}  # fmt: skip
+                 "best_loss": self.best_loss, "since_best": self.since_best, "shuffle": self.shuffle.bit_generator.state}  # fmt: skip
         save(self.model, self.out_dir / LAST, self.metadata(trainer=state), extra_arrays=extras)
 
     def _resume(self) -> None:
@@ -143,7 +147,7 @@ class Trainer:
         self.best_state = {k[len("best.") :]: v for k, v in extras.items() if k.startswith("best.")}
         trainer = metadata["trainer"]
         self.history, self.best_metric, self.seconds = trainer["history"], trainer["best_metric"], trainer["seconds"]
-        self.since_best = trainer["since_best"]
+        self.since_best, self.best_loss = trainer["since_best"], trainer["best_loss"]
         self.shuffle.bit_generator.state = trainer["shuffle"]
 
     def _write_outputs(self, metrics: dict[str, Any]) -> None:

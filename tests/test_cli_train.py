@@ -291,3 +291,23 @@ def test_eval_of_an_unknown_task_is_refused(echo_run):
 
 def test_eval_without_checkpoint_is_refused():
     assert_refused(run("eval", "echo"), "--checkpoint")
+
+
+def test_generate_samples_from_a_char_lm_checkpoint(tmp_path):
+    """`minigrad train char-lm` then `minigrad generate char-lm --checkpoint F h`: greedy sampling
+    prints "hello"; a task that does not generate, or a bad prompt, is one line with exit 2."""
+    import subprocess
+    import sys
+
+    run = lambda *args: subprocess.run([sys.executable, "-m", "minigrad", *args], capture_output=True, text=True)  # noqa: E731
+    trained = run("train", "char-lm", "--epochs", "300", "--out", str(tmp_path / "lm"), "--quiet")
+    assert trained.returncode == 0, trained.stderr
+    checkpoint = str(tmp_path / "lm" / "model.safetensors")
+    greedy = run("generate", "char-lm", "--checkpoint", checkpoint, "h", "--length", "4", "--temperature", "0")
+    assert greedy.returncode == 0 and greedy.stdout.strip() == "hello", greedy.stderr
+    bad = run("generate", "char-lm", "--checkpoint", checkpoint, "--prompt", "zz")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+    echo = run("train", "echo", "--epochs", "1", "--samples", "8", "--out", str(tmp_path / "echo"), "--quiet")
+    assert echo.returncode == 0
+    refused = run("generate", "echo", "--checkpoint", str(tmp_path / "echo" / "model.safetensors"))
+    assert refused.returncode == 2 and "does not generate" in refused.stderr

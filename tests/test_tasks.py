@@ -238,3 +238,36 @@ def test_names_trains_an_epoch_and_writes_its_confusion_matrix(tmp_path):
     metrics = trainer.fit()
     assert 0.0 <= metrics["accuracy"] <= 1.0 and metrics["epochs"] == 1
     assert (tmp_path / "confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_char_lm_learns_hello_and_generates_it(tmp_path):
+    """The lecture's example: trained on "hello" it predicts "ello" from "hell" (accuracy 1.0),
+    and greedy generation from "h" writes "hello", each character fed back as the next input."""
+    from minigrad.train import Trainer
+
+    task_class = mg.tasks()["char-lm"]
+    task = task_class(task_class.Config(epochs=300))
+    trainer = Trainer(task, tmp_path, progress=False)
+    assert trainer.fit()["accuracy"] == 1.0
+    with mg.no_grad():
+        assert task.generate(trainer.model, "h", 4, 0.0, np.random.default_rng(0)) == "hello"
+        assert task.generate(trainer.model, "he", 3, 0.0, np.random.default_rng(0)) == "hello"
+        with pytest.raises(ValueError, match="prompt"):
+            task.generate(trainer.model, "x", 3, 0.0, np.random.default_rng(0))
+
+
+def test_char_lm_options_are_checked(tmp_path):
+    """A missing --text file, a text no longer than --steps and --bidirectional are refused clearly."""
+    task_class = mg.tasks()["char-lm"]
+    with pytest.raises(FileNotFoundError, match="--text"):
+        task_class(task_class.Config(text=str(tmp_path / "missing.txt")))
+    with pytest.raises(ValueError, match="--steps"):
+        task_class(task_class.Config(steps=5))
+    with pytest.raises(ValueError, match="--bidirectional"):
+        task_class.Config(bidirectional=True)
+    text = tmp_path / "text.txt"
+    text.write_text("abcabcabd" * 40)
+    data = task_class(task_class.Config(text=str(text), steps=8)).make_data(np.random.default_rng(0))
+    x, y = data["train"]
+    assert x.shape[1:] == (8, 4) and y.shape[1] == 8
+    assert np.array_equal(x[0, 1:].argmax(axis=1), y[0, :-1])  # each target is the next input

@@ -279,7 +279,7 @@ def test_binary_subtraction_stops_when_every_pair_is_right(tmp_path):
     [
         ([0.1, 0.5, 0.3, 0.4, 0.2, 0.9, 0.9, 0.9], 3, 5),  # best at 2, then 3 without improvement
         ([0.1, 0.5, 0.3, 0.6, 0.2, 0.1, 0.0, 0.0], 2, 6),  # an improvement resets the count
-        ([0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], 2, 3),  # equal is not better
+        ([0.5, 0.4, 0.4, 0.3, 0.5, 0.5, 0.5, 0.5], 2, 3),  # worse twice after the best
         ([0.5, 0.4, 0.3, 0.2, 0.1, 0.0, 0.0, 0.0], 0, 8),  # 0: never stop early
     ],
 )
