@@ -107,18 +107,46 @@ def lecture_loss(
     return loss
 
 
+def task_loss(task_class: type, args: argparse.Namespace) -> mg.Tensor:
+    """The task's model on one (seeded) training example, the loss named; options given override the
+    task's defaults. The input projection stays inside every step, as the lecture draws it."""
+    given = {"steps": args.steps, "num_layers": args.layers, "hidden_size": args.hidden_size}
+    overrides = {name: value for name, value in given.items() if value is not None}
+    if args.bidirectional:
+        overrides["bidirectional"] = True
+    task = task_class(task_class.Config(seed=args.seed, **overrides))
+    train = task.make_data(np.random.default_rng([args.seed, 1]))["train"]
+    pick = np.random.default_rng([args.seed, 3]).integers(len(train[0]))  # a seeded example, not always the first
+    example = tuple(a[pick : pick + 1] for a in train)
+    mg.manual_seed(args.seed)
+    model = task.build_model()
+    for module in model.modules():
+        if isinstance(module, mg.nn.Recurrent):
+            module.fuse_input = False
+    loss = task.loss(model, example)
+    loss.name = "loss"
+    return loss
+
+
 def cmd_graph(args: argparse.Namespace) -> int:
-    """Draw a small instance of a cell, unrolled (or folded), optionally coloured by gradient."""
+    """Draw a small instance of a cell, or a task's model on one example: unrolled (or folded),
+    optionally coloured by gradient."""
     cells = provided("minigrad_cells", mg.nn.Cell)
-    if args.name not in cells:
-        if args.name in provided("minigrad_tasks", mg.Task):
-            raise UsageError(f"minigrad graph: tasks cannot be drawn yet; draw a cell: {', '.join(sorted(cells))}")
-        mg.plugins.lookup("minigrad_cells", mg.nn.Cell, args.name)  # raises, naming the cells there are
+    tasks = provided("minigrad_tasks", mg.Task)
+    if args.name not in cells and args.name not in tasks:
+        raise UsageError(
+            f"minigrad graph: {args.name!r} is neither a cell ({', '.join(sorted(cells))}) "
+            f"nor a task ({', '.join(sorted(tasks))})"
+        )
     if Path(args.output).suffix.lstrip(".").lower() not in FORMATS:
         raise UsageError(f"minigrad graph: -o must end in .svg, .png, .pdf or .dot, got {args.output!r}")
-    loss = lecture_loss(
-        cells[args.name].cls, args.steps, args.layers, args.bidirectional, args.hidden_size, args.input_size, args.seed
-    )
+    if args.name in cells:
+        loss = lecture_loss(
+            cells[args.name].cls, args.steps or 3, args.layers or 1, args.bidirectional, args.hidden_size or 3,
+            args.input_size, args.seed,
+        )  # fmt: skip
+    else:
+        loss = task_loss(tasks[args.name].cls, args)
     picture = mg.viz.draw(loss, folded=args.folded, grad=args.grad, max_nodes=args.max_nodes)
     written, note = mg.viz.render(picture, args.output)
     if note:
@@ -318,15 +346,17 @@ def build_parser() -> argparse.ArgumentParser:
     gradcheck.add_argument("--steps", type=_positive_int, default=4, help="time steps to unroll (default 4)")
     gradcheck.set_defaults(run=cmd_gradcheck)
 
-    graph = commands.add_parser("graph", help="draw a cell unrolled through time (or folded) with the lecture's names")
-    graph.add_argument("name", metavar="CELL", help="a registered cell")
+    graph = commands.add_parser(
+        "graph", help="draw a cell, or a task's model, unrolled through time (or folded) with the lecture's names"
+    )
+    graph.add_argument("name", metavar="CELL|TASK", help="a registered cell or task")
     graph.add_argument("-o", "--output", required=True, help="FILE.svg, .png, .pdf or .dot")
-    graph.add_argument("--steps", type=_positive_int, default=3, help="time steps to unroll (default 3)")
+    graph.add_argument("--steps", type=_positive_int, help="time steps to unroll (default: 3, or the task's)")
     graph.add_argument("--folded", action="store_true", help="lay every step onto one: the recurrent edge as a loop")
     graph.add_argument("--grad", action="store_true", help="colour nodes by the size of their gradient")
-    graph.add_argument("--layers", type=_positive_int, default=1, help="stacked layers (default 1)")
+    graph.add_argument("--layers", type=_positive_int, help="stacked layers (default: 1, or the task's)")
     graph.add_argument("--bidirectional", action="store_true", help="a forward and a reverse direction")
-    graph.add_argument("--hidden-size", type=_positive_int, default=3, help="hidden units (default 3)")
+    graph.add_argument("--hidden-size", type=_positive_int, help="hidden units (default: 3, or the task's)")
     graph.add_argument("--input-size", type=_positive_int, default=1, help="input features (default 1)")
     graph.add_argument("--max-nodes", type=_positive_int, default=300, help="past this many ops, one node per step")
     graph.add_argument("--seed", type=int, default=0, help="initialisation seed (default 0)")

@@ -258,3 +258,16 @@ def test_gradflow_bad_extension_is_one_line_exit_2(tmp_path):
     line = one_line_error(gradflow("--cells", "rnn", "-o", str(tmp_path / "f.jpg")))
     assert ".png" in line
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("task", sorted(mg.tasks()))
+def test_graph_draws_every_task_on_one_example(task, tmp_path):
+    """`minigrad graph TASK` draws the task's model on one example: step boxes, and with --grad
+    the parameters coloured (a seeded example with a gradient, not an all-zero one)."""
+    out = tmp_path / f"{task}.dot"
+    result = subprocess.run([sys.executable, "-m", "minigrad", "graph", task, "--grad", "-o", str(out)],
+                            capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    source = out.read_text()
+    assert "cluster_step" in source or "each time step drawn as one node" in source
+    assert "‖grad‖ 0.0e+00" not in source.split("weight_hh_l0", 1)[1].split("\n", 1)[0]
