@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fake_plugins import cell_source, make_dist
 
 SCRIPT = Path(sys.executable).parent / "minigrad"
 CELL_ROWS = {  # name -> (module, distribution and version)
@@ -17,32 +18,7 @@ CELL_ROWS = {  # name -> (module, distribution and version)
     "mgu": ("minigrad_mgu", "minigrad-mgu 0.1.0"),
 }
 
-GOOD_CELL = '''
-import minigrad as mg
-
-class {cls}(mg.nn.Cell):
-    name = "{name}"
-
-    def __init__(self, input_size, hidden_size, bias=True):
-        super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
-        self.weight_ih = self.uniform_parameter(hidden_size, input_size)
-        self.weight_hh = self.uniform_parameter(hidden_size, hidden_size)
-
-    def pre(self, x, h):
-        return mg.nn.linear(x, self.weight_ih) + mg.nn.linear(h, self.weight_hh)
-
-    def forward(self, x, h):
-        h = self.pre(x, h).tanh()
-        return h, h
-{extra}
-
-@mg.hookimpl
-def minigrad_cells():
-    return [{cls}]
-'''
-
-WRONG_GRADIENT = GOOD_CELL.format(
+WRONG_GRADIENT = cell_source(
     cls="WrongGradCell",
     name="wronggrad",
     extra='''
@@ -52,7 +28,7 @@ WRONG_GRADIENT = GOOD_CELL.format(
 ''',
 )
 
-RAISING_FORWARD = GOOD_CELL.format(
+RAISING_FORWARD = cell_source(
     cls="RaisingCell",
     name="raising",
     extra='''
@@ -60,15 +36,6 @@ RAISING_FORWARD = GOOD_CELL.format(
         raise RuntimeError("forward exploded")
 ''',
 )
-
-
-def make_dist(root: Path, dist: str, entry: str, module: str, source: str) -> Path:
-    info = root / f"{dist.replace('-', '_')}-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(f"[minigrad]\n{entry} = {module}\n")
-    (root / f"{module}.py").write_text(source)
-    return root
 
 
 def run(*args: str, pythonpath: Path | None = None, script: bool = False) -> subprocess.CompletedProcess:
@@ -91,7 +58,7 @@ def assert_one_line_error(result, *fragments):
 @pytest.fixture
 def broken_import(tmp_path):
     """A fake installed distribution whose plugin module raises on import."""
-    return make_dist(tmp_path, "fake-broken", "brokencell", "mgcli_broken", 'raise ImportError("no module named spam")\n')
+    return make_dist(tmp_path, "fake-broken", {"brokencell": "mgcli_broken"}, {"mgcli_broken": 'raise ImportError("no module named spam")\n'})
 
 
 # ------------------------------------------------------------------ minigrad plugins
@@ -162,7 +129,7 @@ def test_gradcheck_still_works_with_a_broken_plugin(broken_import):
 
 def test_gradcheck_fails_a_cell_with_wrong_gradients(tmp_path):
     """A third-party cell with wrong gradients: a FAIL line naming the problem, exit 1; others still ok."""
-    root = make_dist(tmp_path, "fake-wrong", "wronggrad", "mgcli_wronggrad", WRONG_GRADIENT)
+    root = make_dist(tmp_path, "fake-wrong", {"wronggrad": "mgcli_wronggrad"}, {"mgcli_wronggrad": WRONG_GRADIENT})
     result = run("gradcheck", "wronggrad", "rnn", pythonpath=root)
     assert result.returncode == 1, result.stdout + result.stderr
     lines = result.stdout.strip().splitlines()
@@ -174,7 +141,7 @@ def test_gradcheck_fails_a_cell_with_wrong_gradients(tmp_path):
 
 def test_gradcheck_fails_a_cell_whose_forward_raises(tmp_path):
     """A cell whose forward raises is a FAIL (exit 1), not a crash; the next cell is still checked."""
-    root = make_dist(tmp_path, "fake-raising", "raising", "mgcli_raising", RAISING_FORWARD)
+    root = make_dist(tmp_path, "fake-raising", {"raising": "mgcli_raising"}, {"mgcli_raising": RAISING_FORWARD})
     result = run("gradcheck", "raising", "rnn", pythonpath=root)
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode == 1, result.stdout + result.stderr

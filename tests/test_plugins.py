@@ -14,30 +14,11 @@ import pluggy
 import pytest
 
 import minigrad as mg
+from fake_plugins import cell_source, make_dist
 from minigrad.plugins import BrokenPlugin, PluginError, PluginWarning
 
 BUILTIN = {"rnn", "lstm", "gru"}
 _counter = itertools.count()
-
-# A small, correct cell any fake plugin can provide under its own name.
-CELL_SOURCE = '''
-import minigrad as mg
-
-class {cls}(mg.nn.Cell):
-    name = "{name}"
-
-    def __init__(self, input_size, hidden_size, bias=True):
-        super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
-        self.weight_ih = self.uniform_parameter(hidden_size, input_size)
-        self.weight_hh = self.uniform_parameter(hidden_size, hidden_size)
-
-    def forward(self, x, h):
-        h = (mg.nn.linear(x, self.weight_ih) + mg.nn.linear(h, self.weight_hh)).tanh()
-        return h, h
-'''
-
-HOOK = "\n@mg.hookimpl\ndef minigrad_cells():\n    return [{cls}]\n"
 
 # What each kind of broken plugin module looks like, and what its report must say.
 BROKEN_SOURCES = {
@@ -57,26 +38,9 @@ BROKEN_SOURCES = {
 }
 
 
-def cell_source(cls: str, name: str) -> str:
-    """A plugin module providing one working cell class ``cls`` named ``name``."""
-    return CELL_SOURCE.format(cls=cls, name=name) + HOOK.format(cls=cls)
-
-
 def unique(prefix: str) -> str:
     """A module name no other test uses (modules stay cached in sys.modules)."""
     return f"mgfake_{prefix}_{os.getpid()}_{next(_counter)}"
-
-
-def make_dist(root: Path, dist: str, entry_points: dict[str, str], modules: dict[str, str]) -> Path:
-    """An installed-looking distribution: <dist>-0.1.dist-info with METADATA and entry_points.txt."""
-    info = root / f"{dist.replace('-', '_')}-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
-    lines = "".join(f"{name} = {value}\n" for name, value in entry_points.items())
-    (info / "entry_points.txt").write_text("[minigrad]\n" + lines)
-    for module, source in modules.items():
-        (root / f"{module}.py").write_text(source)
-    return root
 
 
 @pytest.fixture
