@@ -42,10 +42,8 @@ class no_grad(contextlib.ContextDecorator):
 
     def __new__(cls, function: Callable | None = None):
         instance = super().__new__(cls)
+        instance._previous = []  # a stack, so a decorated recursive function restores correctly
         return instance if function is None else instance(function)  # bare @mg.no_grad
-
-    def __init__(self, function: Callable | None = None) -> None:
-        self._previous: list[bool] = []  # a stack, so a decorated recursive function restores correctly
 
     def __enter__(self) -> None:
         global _grad_enabled

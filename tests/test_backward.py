@@ -380,3 +380,17 @@ def test_a_tensor_unpickled_from_another_process_gets_its_gradient():
     (w * x).sum().backward()
     np.testing.assert_array_equal(w.grad, [1.0, 2.0, 3.0])
     assert isinstance(w, mg.nn.Parameter) and w.name == "w"
+
+
+def test_no_grad_works_as_a_bare_decorator_and_when_recursing():
+    """`@mg.no_grad` without parentheses records nothing, and a recursive decorated function
+    restores grad mode at every level."""
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+
+    @mg.no_grad
+    def double(t, depth=2):
+        return t * 2 if depth == 0 else double(t, depth - 1)
+
+    y = double(x)
+    assert not y.requires_grad and mg.is_grad_enabled()
+    assert (x * 2).requires_grad
