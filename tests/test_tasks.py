@@ -271,3 +271,40 @@ def test_char_lm_options_are_checked(tmp_path):
     x, y = data["train"]
     assert x.shape[1:] == (8, 4) and y.shape[1] == 8
     assert np.array_equal(x[0, 1:].argmax(axis=1), y[0, :-1])  # each target is the next input
+
+
+def test_pm25_windows_blocks_and_classes():
+    """pm25: each window is `steps` consecutive normalised hours and its target the next hour's
+    pm2.5; predicting in blocks of 1 equals predicting each window; in a block of 4 the first hour
+    uses real data only and later hours see the block's own predictions fed back; classes follow
+    the boundaries 50, 100, 150, 200, 300."""
+    task_class = mg.tasks()["pm25"]
+    task = task_class(task_class.Config(steps=6, hidden_size=4))
+    data = task.make_data(np.random.default_rng(0))
+    hours = task.hours["test"]
+    x, y = data["test"]
+    np.testing.assert_array_equal(x[10], hours[10:16])
+    assert y[10] == hours[16, 0]
+    model = task.build_model()
+    with mg.no_grad():
+        direct = task.predict(model, x[:40])
+        np.testing.assert_allclose(task.in_blocks(model, x[:40], 1), direct)
+        blocks = task.in_blocks(model, x[:40], 4)
+        np.testing.assert_allclose(blocks[::4], direct[::4])  # the first hour of each block: real inputs
+        fed = x[1:2].copy()
+        fed[0, -1, 0] = blocks[0]
+        np.testing.assert_allclose(blocks[1], task.predict(model, fed)[0])
+    values = task.normalise_pm25(np.array([10, 60, 120, 160, 250, 500]))
+    np.testing.assert_array_equal(task.classes(values), [0, 1, 2, 3, 4, 5])
+
+
+def test_pm25_trains_an_epoch_and_reports_every_block():
+    """One epoch of each mode runs and reports the metric for the whole test year and in blocks
+    of 8, 4, 2 and 1 hours (1 h equals the plain score)."""
+    from minigrad.train import Trainer
+
+    task_class = mg.tasks()["pm25"]
+    for mode, key in (("regression", "r2"), ("classify", "accuracy")):
+        metrics = Trainer(task_class(task_class.Config(mode=mode, epochs=1, steps=8)), progress=False).fit()
+        assert {f"{key}_{h}h" for h in (8, 4, 2, 1)} <= set(metrics)
+        assert metrics[f"{key}_1h"] == metrics[key] and all(np.isfinite(v) for v in metrics.values())
