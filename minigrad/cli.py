@@ -289,7 +289,7 @@ def _task_from_checkpoint(task_name: str, checkpoint: str) -> tuple[Any, Any]:
     task = task_class(config)
     model = task.build_model()
     check_compatible(model, state_dict, metadata, {"task": task_name}, path=checkpoint)
-    return task, model
+    return task, model.eval()  # inference: dropout off
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

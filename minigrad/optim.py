@@ -76,6 +76,25 @@ class Adam(Optimizer):
             p.data -= self.lr * (m / correction1) / (np.sqrt(v / correction2) + self.eps)
 
 
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter; ``torch.optim.AdamW``): before
+    each step every weight shrinks by ``lr * weight_decay`` of itself, apart from the gradient,
+    so large weights cost something even where the loss is flat. ``weight_decay=0`` is Adam."""
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.01):  # fmt: skip
+        super().__init__(params, lr, betas, eps)
+        if weight_decay < 0:
+            raise ValueError(f"AdamW: weight_decay must be zero or more, got {weight_decay}")
+        self.weight_decay = weight_decay
+
+    def step(self) -> None:
+        for p in self.params:
+            if p.grad is not None:
+                p.data *= 1 - self.lr * self.weight_decay
+        super().step()
+
+
 def optimizer_state(optimizer: Optimizer) -> dict[str, np.ndarray]:
     """Everything an optimizer remembers between steps, as named arrays (for resuming)."""
     if isinstance(optimizer, Adam):

@@ -96,6 +96,11 @@ class Task:
         """Metrics on a whole split (called under ``mg.no_grad()``), including ``main_metric``."""
         raise NotImplementedError
 
+    def learning_rate(self, epoch: int) -> float:
+        """The schedule hook: the learning rate for ``epoch`` (counted from 1), set on the
+        optimizer before the epoch starts. Constant ``config.lr`` unless a task overrides it."""
+        return self.config.lr
+
     def generate(self, model: Module, prompt: str, length: int, temperature: float, rng: np.random.Generator) -> str:
         """Optional, for generative tasks: ``minigrad generate TASK`` calls it."""
         raise NotImplementedError(f"task {self.name!r} does not generate")

@@ -14,15 +14,17 @@ from __future__ import annotations
 import io
 import json
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
 from minigrad.checkpoint import load_with_extras, save
 from minigrad.nn.clip import clip_grad_norm_
+from minigrad.nn.module import Module
 from minigrad.optim import Adam, load_optimizer_state, optimizer_state
-from minigrad.rng import manual_seed
+from minigrad.rng import default_rng, manual_seed
 from minigrad.task import Split, Task
 from minigrad.tensor import no_grad
 from minigrad.viz.output import write_atomically
@@ -61,6 +63,7 @@ class Trainer:
         from tqdm import tqdm
 
         losses = []
+        self.optimizer.lr = self.task.learning_rate(epoch)
         parts = batches(self.data["train"], self.config.batch_size, self.shuffle)
         for batch in tqdm(parts, desc=f"epoch {epoch}", leave=False, disable=not self.progress):
             self.optimizer.zero_grad()
@@ -73,7 +76,7 @@ class Trainer:
         return float(np.mean(losses))
 
     def validate(self) -> dict[str, float]:
-        with no_grad():
+        with no_grad(), evaluating(self.model):
             losses = [self.task.loss(self.model, b).item() for b in batches(self.data["valid"], 1024, None)]
             metrics = self.task.evaluate(self.model, self.data["valid"])
         return {"valid_loss": float(np.mean(losses)), **metrics}
@@ -105,7 +108,7 @@ class Trainer:
             if self.progress:
                 print(f"epoch {epoch}: train loss {train_loss:.4g}, valid {main} {record[main]:.4g}", flush=True)
         self.model.load_state_dict(self.best_state)
-        with no_grad():
+        with no_grad(), evaluating(self.model):
             test = self.task.evaluate(self.model, self.data["test"])
         metrics = {**test, "epochs": len(self.history), "seconds": round(self.seconds, 3)}
         self._write_outputs(metrics)
@@ -128,7 +131,8 @@ class Trainer:
         extras = {f"optimizer.{k}": v for k, v in optimizer_state(self.optimizer).items()}
         extras |= {f"best.{k}": v for k, v in self.best_state.items()}
         state = {"history": self.history, "best_metric": self.best_metric, "seconds": self.seconds,
-                 "best_loss": self.best_loss, "since_best": self.since_best, "shuffle": self.shuffle.bit_generator.state}  # fmt: skip
+                 "best_loss": self.best_loss, "since_best": self.since_best, "shuffle": self.shuffle.bit_generator.state,
+                 "dropout": default_rng().bit_generator.state}  # fmt: skip
         save(self.model, self.out_dir / LAST, self.metadata(trainer=state), extra_arrays=extras)
 
     def _resume(self) -> None:
@@ -149,6 +153,7 @@ class Trainer:
         self.history, self.best_metric, self.seconds = trainer["history"], trainer["best_metric"], trainer["seconds"]
         self.since_best, self.best_loss = trainer["since_best"], trainer["best_loss"]
         self.shuffle.bit_generator.state = trainer["shuffle"]
+        default_rng().bit_generator.state = trainer["dropout"]  # the generator dropout masks come from
 
     def _write_outputs(self, metrics: dict[str, Any]) -> None:
         if self.out_dir is None:
@@ -156,8 +161,18 @@ class Trainer:
         save(self.best_state, self.out_dir / MODEL, self.metadata(metrics=metrics))
         write_atomically(self.out_dir / METRICS, (json.dumps(metrics, indent=2) + "\n").encode())
         self.plot_note = plot_history(self.history, self.task.main_metric, self.out_dir / PLOT)
-        with no_grad():
+        with no_grad(), evaluating(self.model):
             self.reports = self.task.write_reports(self.model, self.data, self.out_dir)
+
+
+@contextmanager
+def evaluating(model: Module) -> Iterator[None]:
+    """``model.eval()`` inside (dropout off), training mode again after."""
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train()
 
 
 def plot_history(history: list[dict[str, float]], metric: str, path: Path) -> str | None:

@@ -332,3 +332,36 @@ def test_embedding_bad_indices_raise(indices, error, pattern):
     with pytest.raises(error, match=pattern) as info:
         layer(indices)
     assert "\n" not in str(info.value)
+
+
+# -- Dropout ----------------------------------------------------------------------------------------
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.floats(0.1, 0.9), st.integers(0, 2**16))
+def test_dropout_zeroes_a_share_p_and_scales_the_rest(p, seed):
+    """In training: each element is 0 or x / (1 - p), about a share p of them 0, and the
+    gradient is the same mask (kept elements get 1 / (1 - p), dropped ones 0). In eval: x."""
+    mg.manual_seed(seed)
+    drop = mg.nn.Dropout(p)
+    x = mg.tensor(np.random.default_rng(seed).uniform(1, 2, (200, 50)), requires_grad=True)
+    y = drop(x)
+    kept = y.data != 0
+    np.testing.assert_allclose(y.data[kept], x.data[kept] / (1 - p), rtol=1e-12)
+    assert abs((~kept).mean() - p) < 0.05
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, kept / (1 - p), rtol=1e-12)
+    drop.eval()
+    assert drop(x) is x
+
+
+def test_dropout_masks_repeat_with_the_seed_and_keep_float32():
+    x = mg.tensor(np.ones((4, 6), dtype=np.float32))
+    masks = []
+    for _ in range(2):
+        mg.manual_seed(3)
+        masks.append(mg.nn.Dropout(0.3)(x).data)
+    np.testing.assert_array_equal(*masks)
+    assert masks[0].dtype == np.float32
+    with pytest.raises(ValueError, match="p must be in"):
+        mg.nn.Dropout(1.0)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad.nn import Parameter, clip_grad_norm_
-from minigrad.optim import SGD, Adam
+from minigrad.optim import SGD, Adam, AdamW
 
 
 def floats(low, high):
@@ -198,7 +198,9 @@ def test_optimizer_rejects_bad_arguments(cls):
         cls([Parameter(np.ones(1))], lr=0.0)
 
 
-@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1, momentum=0.9), lambda ps: Adam(ps, lr=0.1)])
+@pytest.mark.parametrize(
+    "make", [lambda ps: SGD(ps, lr=0.1, momentum=0.9), lambda ps: Adam(ps, lr=0.1), lambda ps: AdamW(ps, lr=0.1)]
+)
 def test_optimizers_keep_float32_parameters_float32(make):
     """Updating float32 parameters keeps them float32, in place (the same array object)."""
     p = Parameter(np.ones(3, dtype=np.float32))
@@ -207,6 +209,23 @@ def test_optimizers_keep_float32_parameters_float32(make):
     p.grad = np.ones(3, dtype=np.float32)
     opt.step()
     assert p.dtype == np.float32 and p.data is array and not np.array_equal(array, np.ones(3))
+
+
+def test_adamw_with_zero_decay_is_adam_and_decay_shrinks_weights():
+    """AdamW(weight_decay=0) takes Adam's steps exactly; with decay and a zero gradient the
+    weights shrink by the factor 1 - lr * weight_decay per step (the Adam part adds nothing)."""
+    rng = np.random.default_rng(1)
+    start, grads = rng.normal(size=5), [rng.normal(size=5) for _ in range(4)]
+    plain, decoupled = _run(lambda ps: Adam(ps, lr=0.1), start, grads), _run(lambda ps: AdamW(ps, lr=0.1, weight_decay=0), start, grads)
+    np.testing.assert_array_equal(plain, decoupled)
+    p = Parameter(start.copy())
+    opt = AdamW([p], lr=0.1, weight_decay=0.5)
+    for _ in range(3):
+        p.grad = np.zeros(5)
+        opt.step()
+    np.testing.assert_allclose(p.data, start * (1 - 0.1 * 0.5) ** 3, rtol=1e-12)
+    with pytest.raises(ValueError, match="weight_decay"):
+        AdamW([p], lr=0.1, weight_decay=-1)
 
 
 def test_optimizers_agree_with_pytorch():
@@ -219,6 +238,7 @@ def test_optimizers_agree_with_pytorch():
     for ours, theirs in [
         (lambda ps: SGD(ps, lr=0.05, momentum=0.8), lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.8)),
         (lambda ps: Adam(ps, lr=0.05), lambda ps: torch.optim.Adam(ps, lr=0.05)),
+        (lambda ps: AdamW(ps, lr=0.05, weight_decay=0.3), lambda ps: torch.optim.AdamW(ps, lr=0.05, weight_decay=0.3)),
     ]:
         mine = [Parameter(s.copy()) for s in starts]
         reference = [torch.nn.Parameter(torch.tensor(s)) for s in starts]

@@ -398,3 +398,55 @@ def test_without_an_output_directory_nothing_is_written(tmp_path, monkeypatch):
     metrics = fit(make("echo", epochs=1))
     assert set(metrics) == {"r2", "mse", "epochs", "seconds"}
     assert listing(tmp_path) == []
+
+
+# -- dropout and the learning-rate schedule ------------------------------------------------------
+
+
+class DroppingEcho(ECHO):
+    """Echo with dropout on its input and a learning rate halved every epoch."""
+
+    def build_model(self):
+        model = super().build_model()
+        model.drop = mg.nn.Dropout(0.5)
+        plain = model.forward
+        model.forward = lambda x: plain(model.drop(x))
+        return model
+
+    def learning_rate(self, epoch):
+        return self.config.lr / 2 ** (epoch - 1)
+
+
+def test_resume_with_dropout_and_a_schedule_equals_uninterrupted(tmp_path):
+    """Dropout masks come from the seeded generator, which last.safetensors keeps, and the
+    schedule is a function of the epoch: a resumed run is the uninterrupted one, bit for bit."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    small = SMALL["echo"][1]
+    whole = fit(DroppingEcho(ECHO.Config(**small)), a)
+    fit(DroppingEcho(ECHO.Config(**{**small, "epochs": 2})), b)
+    resumed = fit(DroppingEcho(ECHO.Config(**small)), b, resume=True)
+    assert without_seconds(resumed) == without_seconds(whole)
+    assert_same_run(a, b)
+
+
+def test_the_schedule_sets_each_epochs_learning_rate_and_evaluation_runs_in_eval_mode():
+    """The optimizer's lr follows ``task.learning_rate(epoch)``; validation and test see the
+    model in eval mode (dropout off) and training resumes in train mode."""
+    seen = []
+
+    class Watching(DroppingEcho):
+        def loss(self, model, batch):
+            kind = "train" if mg.is_grad_enabled() else "eval"  # validation loss: no tape
+            seen.append((kind, model.training, trainer.optimizer.lr))
+            return super().loss(model, batch)
+
+        def evaluate(self, model, split):
+            seen.append(("eval", model.training, None))
+            return super().evaluate(model, split)
+
+    trainer = Trainer(Watching(ECHO.Config(**SMALL["echo"][1])), progress=False)
+    trainer.fit()
+    lrs = sorted({lr for kind, _, lr in seen if kind == "train"}, reverse=True)
+    assert lrs == [trainer.config.lr / 2**k for k in range(4)]
+    assert all(training for kind, training, _ in seen if kind == "train")
+    assert not any(training for kind, training, _ in seen if kind == "eval")

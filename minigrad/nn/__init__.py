@@ -2,7 +2,7 @@
 
 from minigrad.nn.cell import Cell
 from minigrad.nn.clip import clip_grad_norm_
-from minigrad.nn.layers import Embedding, Linear, linear
+from minigrad.nn.layers import Dropout, Embedding, Linear, linear
 from minigrad.nn.losses import bce_with_logits, cross_entropy, mse_loss
 from minigrad.nn.module import Module, Parameter
 from minigrad.nn.recurrent import GRU, LSTM, RNN, Recurrent
@@ -18,6 +18,7 @@ __all__ = [
     "LSTM",
     "GRU",
     "Embedding",
+    "Dropout",
     "mse_loss",
     "bce_with_logits",
     "cross_entropy",

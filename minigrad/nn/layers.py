@@ -1,4 +1,4 @@
-"""Linear and Embedding: the two feed-forward layers every recurrent model ends or starts with."""
+"""Linear and Embedding, the feed-forward layers every recurrent model ends or starts with, and Dropout."""
 
 from __future__ import annotations
 
@@ -59,3 +59,25 @@ class Embedding(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}"
+
+
+class Dropout(Module):
+    """In training, zero each element with probability ``p`` and scale the rest by 1/(1-p), so
+    the expected value is unchanged; in ``eval()`` mode, the identity (``torch.nn.Dropout``).
+    The mask is drawn from ``mg.default_rng()``, so a seeded run repeats exactly; it is a
+    constant of the tape, so the gradient flows only through the elements kept."""
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        self.p = p
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0:
+            return x
+        keep = default_rng().random(x.shape) >= self.p
+        return x * (keep / (1 - self.p)).astype(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
