@@ -128,6 +128,16 @@ def task_loss(task_class: type, args: argparse.Namespace) -> mg.Tensor:
     return loss
 
 
+def attention_context(loss: mg.Tensor, step: int, name: str) -> mg.Tensor:
+    """The context c_t of decoding step ``step`` on the loss's tape: what attention computed there."""
+    from minigrad.viz.tape import collect
+
+    for node in collect(loss):
+        if node.name == "c_t" and node.tags.get("direction") == "decoder" and node.tags.get("step") == step:
+            return node
+    raise UsageError(f"minigrad graph: {name} has no attention at decoding step {step} (an attention model decodes fewer steps, or none)")
+
+
 def cmd_graph(args: argparse.Namespace) -> int:
     """Draw a small instance of a cell, or a task's model on one example: unrolled (or folded),
     optionally coloured by gradient."""
@@ -147,6 +157,8 @@ def cmd_graph(args: argparse.Namespace) -> int:
         )  # fmt: skip
     else:
         loss = task_loss(tasks[args.name].cls, args)
+    if args.attention_step:
+        loss = attention_context(loss, args.attention_step, args.name)
     picture = mg.viz.draw(loss, folded=args.folded, grad=args.grad, max_nodes=args.max_nodes)
     written, note = mg.viz.render(picture, args.output)
     if note:
@@ -363,6 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--input-size", type=_positive_int, default=1, help="input features (default 1)")
     graph.add_argument("--max-nodes", type=_positive_int, default=300, help="past this many ops, one node per step")
     graph.add_argument("--seed", type=int, default=0, help="initialisation seed (default 0)")
+    graph.add_argument("--attention-step", type=_positive_int, metavar="K",
+                       help="attention tasks: draw only what decoding step K's context c_K is computed from")  # fmt: skip
     graph.set_defaults(run=cmd_graph)
 
     flow = commands.add_parser(
