@@ -6,7 +6,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test bench docs-images clean
+DOCS_STAMP := $(VENV)/.installed-docs
+EXAMPLES := $(sort $(wildcard examples/[0-9][0-9]_*.py))
+
+.PHONY: install demo test bench docs docs-serve docs-images examples clean
 
 install: $(STAMP)
 
@@ -28,8 +31,28 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
+# The tutorial's scripts, one per page: `make examples EXAMPLES_ARGS=--smoke` trains for seconds only.
+examples: $(STAMP)
+	@set -e; for script in $(EXAMPLES); do echo "== $$script"; $(PY) $$script $(EXAMPLES_ARGS); done
+
+# Every picture on the pages: docs/scripts/*.py, then each example into docs/images/NN/.
 docs-images: $(STAMP)
 	@set -e; for script in docs/scripts/*.py; do echo "== $$script"; $(PY) $$script; done
+	@set -e; for script in $(EXAMPLES); do \
+		number=$$(basename $$script | cut -c1-2); \
+		echo "== $$script --out docs/images/$$number"; $(PY) $$script --out docs/images/$$number; \
+	done
+
+# The site (MkDocs, Material theme): the docs extra is installed on first use.
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+docs-serve: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --strict
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis site

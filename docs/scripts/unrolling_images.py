@@ -105,13 +105,10 @@ def binary_subtraction() -> mg.Tensor:
 
 
 def graph_command(command: str, name: str) -> None:
-    """Draw what ``minigrad graph ARGS`` draws, with the command line's own defaults."""
-    args = cli.build_parser().parse_args(["graph", *command.split(), "-o", name])
-    cell = mg.cells()[args.name]
-    loss = cli.lecture_loss(
-        cell, args.steps, args.layers, args.bidirectional, args.hidden_size, args.input_size, args.seed
-    )
-    save(mg.viz.draw(loss, folded=args.folded, grad=args.grad, max_nodes=args.max_nodes), name)
+    """Draw what ``minigrad graph ARGS`` draws: run the command line itself."""
+    status = cli.main(["graph", *command.split(), "-o", str(OUT / name)])
+    if status:
+        raise SystemExit(status)
 
 
 def at_initialisation(steps: int = 50, hidden_size: int = 32, seed: int = 0) -> None:
