@@ -18,7 +18,8 @@ derives its ``--options`` from the fields, so a task's options need no CLI code.
         def evaluate(self, model, split): ...  # {"r2": 0.99, ...}
 
 Each split is a tuple of arrays with the examples on axis 0 (inputs, targets, ...);
-the trainer shuffles and slices all of them together.
+the trainer shuffles and slices all of them together, unless the task's ``batches``
+hook cuts them its own way (``char-lm --bptt``: windows in order, state carried between them).
 """
 
 from __future__ import annotations
@@ -69,6 +70,13 @@ def require(config: TaskConfig, name: str, condition: bool, expected: str) -> No
         raise ValueError(f"--{name.replace('_', '-')} must be {expected}, got {getattr(config, name)!r}")
 
 
+def minibatches(split: Split, size: int, rng: np.random.Generator | None) -> list[Split]:
+    """The split cut into minibatches of ``size`` examples, shuffled by ``rng`` (in order when rng is None)."""
+    count = len(split[0])
+    order = rng.permutation(count) if rng is not None else np.arange(count)
+    return [tuple(a[order[i : i + size]] for a in split) for i in range(0, count, size)]
+
+
 class Task:
     """Base class of task plugins; see the module docstring for what a subclass defines."""
 
@@ -95,6 +103,14 @@ class Task:
     def evaluate(self, model: Module, split: Split) -> dict[str, float]:
         """Metrics on a whole split (called under ``mg.no_grad()``), including ``main_metric``."""
         raise NotImplementedError
+
+    def batches(self, split: Split, batch_size: int, rng: np.random.Generator | None) -> list[Split]:
+        """The batching hook: ``split`` cut into the batches ``loss`` sees, one update each, in the
+        order returned. The trainer calls it at the start of every epoch (``rng``: its seeded
+        shuffling generator) and for the validation loss (``rng`` None: in order). Default:
+        shuffled minibatches of ``batch_size`` examples. A task whose batches must come in order,
+        carrying a state from one to the next (truncated BPTT), overrides it and keeps that state."""
+        return minibatches(split, batch_size, rng)
 
     def learning_rate(self, epoch: int) -> float:
         """The schedule hook: the learning rate for ``epoch`` (counted from 1), set on the

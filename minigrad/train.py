@@ -1,4 +1,5 @@
-"""Trainer: epochs of shuffled minibatches, validation, early stopping, the best model kept.
+"""Trainer: epochs of minibatches (shuffled, or as the task's ``batches`` hook orders them),
+validation, early stopping, the best model kept.
 
     trainer = Trainer(task, out_dir="out/echo")
     test_metrics = trainer.fit()      # out/echo/model.safetensors, metrics.json, loss.png
@@ -25,18 +26,11 @@ from minigrad.nn.clip import clip_grad_norm_
 from minigrad.nn.module import Module
 from minigrad.optim import Adam, load_optimizer_state, optimizer_state
 from minigrad.rng import default_rng, manual_seed
-from minigrad.task import Split, Task
+from minigrad.task import Task
 from minigrad.tensor import no_grad
 from minigrad.viz.output import write_atomically
 
 MODEL, LAST, METRICS, PLOT = "model.safetensors", "last.safetensors", "metrics.json", "loss.png"
-
-
-def batches(split: Split, size: int, rng: np.random.Generator | None) -> list[Split]:
-    """The split cut into minibatches, shuffled by ``rng`` (in order when rng is None)."""
-    count = len(split[0])
-    order = rng.permutation(count) if rng is not None else np.arange(count)
-    return [tuple(a[order[i : i + size]] for a in split) for i in range(0, count, size)]
 
 
 class Trainer:
@@ -64,7 +58,7 @@ class Trainer:
 
         losses = []
         self.optimizer.lr = self.task.learning_rate(epoch)
-        parts = batches(self.data["train"], self.config.batch_size, self.shuffle)
+        parts = self.task.batches(self.data["train"], self.config.batch_size, self.shuffle)
         for batch in tqdm(parts, desc=f"epoch {epoch}", leave=False, disable=not self.progress):
             self.optimizer.zero_grad()
             loss = self.task.loss(self.model, batch)
@@ -77,7 +71,7 @@ class Trainer:
 
     def validate(self) -> dict[str, float]:
         with no_grad(), evaluating(self.model):
-            losses = [self.task.loss(self.model, b).item() for b in batches(self.data["valid"], 1024, None)]
+            losses = [self.task.loss(self.model, b).item() for b in self.task.batches(self.data["valid"], 1024, None)]
             metrics = self.task.evaluate(self.model, self.data["valid"])
         return {"valid_loss": float(np.mean(losses)), **metrics}
 

@@ -257,20 +257,21 @@ def test_char_lm_learns_hello_and_generates_it(tmp_path):
 
 
 def test_char_lm_options_are_checked(tmp_path):
-    """A missing --text file, a text no longer than --steps and --bidirectional are refused clearly."""
+    """A missing --data file, a text no longer than --steps and --bidirectional are refused clearly."""
     task_class = mg.tasks()["char-lm"]
-    with pytest.raises(FileNotFoundError, match="--text"):
-        task_class(task_class.Config(text=str(tmp_path / "missing.txt")))
+    with pytest.raises(FileNotFoundError, match="--data"):
+        task_class(task_class.Config(data=str(tmp_path / "missing.txt")))
     with pytest.raises(ValueError, match="--steps"):
         task_class(task_class.Config(steps=5))
     with pytest.raises(ValueError, match="--bidirectional"):
         task_class.Config(bidirectional=True)
     text = tmp_path / "text.txt"
     text.write_text("abcabcabd" * 40)
-    data = task_class(task_class.Config(text=str(text), steps=8)).make_data(np.random.default_rng(0))
-    x, y = data["train"]
-    assert x.shape[1:] == (8, 4) and y.shape[1] == 8
-    assert np.array_equal(x[0, 1:].argmax(axis=1), y[0, :-1])  # each target is the next input
+    data = task_class(task_class.Config(data=str(text), steps=8)).make_data(np.random.default_rng(0))
+    x, y, start = data["train"]  # character codes, one window a row
+    assert x.shape[1] == 8 and y.shape[1] == 8 and set(np.unique(x)) == {0, 1, 2, 3}
+    assert np.array_equal(x[0, 1:], y[0, :-1])  # each target is the next input
+    assert not start.any()  # independent windows: each starts from s_0 = 0
 
 
 def test_pm25_windows_blocks_and_classes():

@@ -1,18 +1,98 @@
 """A character language model: the lecture's many-to-many example of equal length.
 
 Trained on "hello", the network reads "hell" and predicts "ello": at every step t the
-output z_t is a guess at character t + 1. With ``--text FILE`` it learns any text,
-cut into windows of ``--steps`` characters. ``minigrad generate char-lm --checkpoint F h``
+output z_t is a guess at character t + 1. ``--corpus shakespeare`` learns Tiny Shakespeare
+(shipped with the package) and ``--data FILE`` any UTF-8 text; of a long text the last 10%
+is held out (5% validation, then 5% test). ``minigrad generate char-lm --checkpoint F h``
 then writes new text one character at a time, each sample fed back as the next input
 (one-to-many), at a chosen temperature.
+
+A long text is cut in one of two ways:
+
+- independent windows of ``--steps`` characters, shuffled, each starting from s_0 = 0;
+- ``--bptt K``, truncated backpropagation through time: the text is cut into
+  ``--batch-size`` parallel streams, and each update reads the next K characters of every
+  stream, in order. The last state s_K of one window is the first state of the next,
+  detached: the network remembers across windows, but the gradient flows back through K
+  steps only. The lecture's BPTT through a whole stream would keep the whole text on the tape.
+
+Metrics: the accuracy of the likeliest next character, perplexity e^L and bpc = L / ln 2
+(bits per character), L being the mean cross-entropy in nats; and ``unigram_bpc``, what a
+model that only counts the training text's characters scores, for scale.
 """
 
+import gzip
+import math
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 import minigrad as mg
+
+CORPORA = ("hello", "shakespeare")
+
+
+def read_shakespeare():
+    """Tiny Shakespeare (karpathy/char-rnn, 1,115,394 characters), shipped gzip-compressed; see data/SOURCES.md."""
+    packed = resources.files("minigrad_plugins.tasks").joinpath("data/tinyshakespeare.txt.gz").read_bytes()
+    return gzip.decompress(packed).decode("ascii")
+
+
+def read_text(path):
+    """A user's ``--data`` file, as UTF-8 text."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"char-lm: --data {path}: no such file")
+    try:
+        return path.read_text("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"char-lm: --data {path}: not UTF-8 text") from None
+
+
+def held_out(codes, window):
+    """The first 90% of the text for training, the next 5% for validation, the last 5% for the
+    test. A text of fewer than 20 windows (the lecture's "hello") is learned and tested whole."""
+    if len(codes) <= 20 * window:
+        return {"train": codes, "valid": codes, "test": codes}
+    cut_valid, cut_test = int(0.9 * len(codes)), int(0.95 * len(codes))
+    return {"train": codes[:cut_valid], "valid": codes[cut_valid:cut_test], "test": codes[cut_test:]}
+
+
+def windows(codes, steps):
+    """Independent windows of ``steps`` characters: x_t and y_t = x_{t+1}, one window a row, start 0."""
+    index = np.arange(0, len(codes) - steps, steps)[:, None] + np.arange(steps)
+    return codes[index], codes[index + 1], np.zeros(len(index), dtype=np.int64)
+
+
+def streams(codes, count):
+    """The text cut into ``count`` parallel streams, one a row: row i is the i-th stretch of the
+    text and y its next characters. Start 0: every stream begins at its first character."""
+    length = (len(codes) - 1) // count
+    x = codes[: count * length].reshape(count, length)
+    y = codes[1 : count * length + 1].reshape(count, length)  # each character's successor
+    return x, y, np.zeros(count, dtype=np.int64)
+
+
+def stream_windows(split, steps):
+    """Truncated BPTT's batches: the next ``steps`` characters of every stream, window after
+    window, in the order of the text; ``start`` says where in its stream each window begins."""
+    x, y, start = split
+    return [(x[:, s : s + steps], y[:, s : s + steps], start + s) for s in range(0, x.shape[1], steps)]
+
+
+def detach(state):
+    """The state's values without its history: the gradient stops here (an LSTM's (h, c) both)."""
+    return tuple(part.detach() for part in state) if isinstance(state, tuple) else state.detach()
+
+
+def unigram_bits(counts, targets):
+    """Bits per character of a model that knows only how often each character occurs
+    (the training text's counts, plus one so no character has probability 0)."""
+    p = (counts + 1) / (counts + 1).sum()
+    return float(-np.mean(np.log2(p[targets])))
 
 
 class CharModel(mg.nn.Module):
@@ -32,59 +112,94 @@ class CharLM(mg.Task):
 
     @dataclass
     class Config(mg.TaskConfig):
-        text: str = ""  # a UTF-8 text file to learn (default: the lecture's "hello")
+        corpus: Literal["hello", "shakespeare"] = "hello"  # the shipped text: the lecture's word, or Tiny Shakespeare
+        data: str = ""  # your own UTF-8 text file to learn instead
+        bptt: int = 0  # truncated BPTT: K-character windows of --batch-size streams, state carried (0: off)
+        dtype: Literal["float64", "float32"] = "float64"  # float32 trains faster; float64 is minigrad's default
+        lr_decay: float = 1.0  # the learning rate is multiplied by this after every epoch (1: constant)
         hidden_size: int = 16
-        steps: int = 4  # characters per training window
+        steps: int = 4  # characters per training window (without --bptt)
         epochs: int = 500
         lr: float = 0.02
         patience: int = 0
 
         def __post_init__(self):
             super().__post_init__()
-            mg.task.require(self, "bidirectional", not self.bidirectional, "off: a language model reads left to right")
+            require = mg.task.require
+            require(self, "bidirectional", not self.bidirectional, "off: a language model reads left to right")
+            require(self, "corpus", self.corpus in CORPORA, " or ".join(CORPORA))
+            require(self, "data", not (self.data and self.corpus != "hello"), f"left out with --corpus {self.corpus}")
+            require(self, "bptt", self.bptt >= 0, "zero or more")
+            require(self, "dtype", self.dtype in ("float64", "float32"), "float64 or float32")
+            require(self, "lr_decay", 0 < self.lr_decay <= 1, "above 0 and at most 1")
 
     def __init__(self, config=None):
         super().__init__(config)
-        if self.config.text:
-            path = Path(self.config.text)
-            if not path.is_file():
-                raise FileNotFoundError(f"char-lm: --text {path}: no such file")
-            self.text = path.read_text("utf-8")
+        if self.config.data:
+            self.text = read_text(self.config.data)
         else:
-            self.text = "hello"
-        if len(self.text) <= self.config.steps:
-            raise ValueError(f"char-lm: the text has {len(self.text)} characters; --steps must be smaller")
+            self.text = read_shakespeare() if self.config.corpus == "shakespeare" else "hello"
+        window = self.config.bptt or self.config.steps
+        if len(self.text) <= window:
+            option = "--bptt" if self.config.bptt else "--steps"
+            raise ValueError(f"char-lm: the text has {len(self.text)} characters; {option} must be smaller")
         self.alphabet = sorted(set(self.text))
+        self.index = {c: i for i, c in enumerate(self.alphabet)}
+        codes = np.fromiter((self.index[c] for c in self.text), dtype=np.int64, count=len(self.text))
+        self.parts = held_out(codes, window)
+        if self.config.bptt and min(len(part) for part in self.parts.values()) <= self.config.batch_size:
+            raise ValueError(f"char-lm: --bptt cuts each split into --batch-size {self.config.batch_size} "
+                             f"streams; the text is too short for that many")  # fmt: skip
+        self.counts = np.bincount(self.parts["train"], minlength=len(self.alphabet))
+        self.carried = None  # the detached final state of the last window, for the next one
 
-    def one_hot(self, indices):
-        return np.eye(len(self.alphabet))[indices]
+    def one_hot(self, codes):
+        return mg.tensor(np.eye(len(self.alphabet), dtype=self.config.dtype)[codes])
 
     def make_data(self, rng):
-        codes = np.array([self.alphabet.index(c) for c in self.text])
-        steps = self.config.steps
-        starts = np.arange(0, len(codes) - steps, steps)
-        x = self.one_hot(np.stack([codes[s : s + steps] for s in starts]))
-        y = np.stack([codes[s + 1 : s + steps + 1] for s in starts])  # each input's next character
-        if len(starts) < 20:  # "hello": one window, learned and tested as the lecture does
-            return {"train": (x, y), "valid": (x, y), "test": (x, y)}
-        cut_valid, cut_test = int(0.9 * len(starts)), int(0.95 * len(starts))  # the text's end is held out
-        return {"train": (x[:cut_valid], y[:cut_valid]), "valid": (x[cut_valid:cut_test], y[cut_valid:cut_test]),
-                "test": (x[cut_test:], y[cut_test:])}  # fmt: skip
+        """Each split as (x, y, start): character codes, one window or stream a row, and where
+        in its stream each row begins. Nothing is random: the text decides the data."""
+        if self.config.bptt:
+            return {name: streams(part, self.config.batch_size) for name, part in self.parts.items()}
+        return {name: windows(part, self.config.steps) for name, part in self.parts.items()}
+
+    def batches(self, split, batch_size, rng):
+        """With ``--bptt K``: the streams' windows of K characters, in order (never shuffled,
+        since each window continues the one before). Otherwise shuffled windows, as any task."""
+        if self.config.bptt:
+            return stream_windows(split, self.config.bptt)
+        return super().batches(split, batch_size, rng)
+
+    def learning_rate(self, epoch):
+        """lr, lr * decay, lr * decay², ...: big steps while the text is new, smaller ones later."""
+        return self.config.lr * self.config.lr_decay ** (epoch - 1)
 
     def build_model(self):
-        return CharModel(self.config, len(self.alphabet))
+        model = CharModel(self.config, len(self.alphabet))
+        return model.float() if self.config.dtype == "float32" else model
 
     def loss(self, model, batch):
-        x, y = batch
-        logits, _ = model(mg.tensor(x))
+        """Mean cross-entropy of the next characters. A window that continues its streams
+        (start > 0) begins in the state the previous window ended in, detached; a window at
+        a stream's start (the first of every epoch) begins at s_0 = 0."""
+        x, y, start = batch
+        initial = self.carried if start[0] > 0 else None
+        logits, final = model(self.one_hot(x), initial)
+        self.carried = detach(final)
         return mg.nn.cross_entropy(logits, y)
 
     def evaluate(self, model, split):
-        x, y = split
-        logits, _ = model(mg.tensor(x))
-        loss = mg.nn.cross_entropy(logits, y).item()
-        accuracy = float(np.mean(logits.data.argmax(axis=-1) == y))
-        return {"accuracy": accuracy, "perplexity": float(np.exp(loss))}
+        """Metrics over a whole split. Each row runs in one go, so along a held-out stream the
+        state is carried through all of it (under no_grad nothing is kept for a backward pass)."""
+        x, y, _ = split
+        logits, _ = model(self.one_hot(x))
+        loss = mg.nn.cross_entropy(logits, y).item()  # nats per character
+        return {
+            "accuracy": float(np.mean(logits.data.argmax(axis=-1) == y)),
+            "perplexity": float(np.exp(loss)),
+            "bpc": loss / math.log(2),
+            "unigram_bpc": unigram_bits(self.counts, y),
+        }
 
     def generate(self, model, prompt, length, temperature, rng):
         """``prompt`` and ``length`` more characters, each drawn from softmax(z_t / temperature)
@@ -92,23 +207,23 @@ class CharLM(mg.Task):
         unknown = sorted(set(prompt) - set(self.alphabet))
         if not prompt or unknown:
             raise ValueError(f"char-lm: the prompt must be characters of the text ({''.join(self.alphabet)!r})")
-        codes = [self.alphabet.index(c) for c in prompt]
+        codes = [self.index[c] for c in prompt]
         state = None
         if len(codes) > 1:  # read the prompt up to its last character
-            _, state = model(mg.tensor(self.one_hot(np.array([codes[:-1]]))))
+            _, state = model(self.one_hot(np.array([codes[:-1]])))
         drawn = []
 
         def sample(h):
-            scores = model.out(h).data[0]
+            scores = model.out(h).data[0].astype(np.float64)
             if temperature <= 0:
                 choice = int(scores.argmax())
             else:
                 p = np.exp((scores - scores.max()) / temperature)
                 choice = int(rng.choice(len(p), p=p / p.sum()))
             drawn.append(choice)
-            return mg.tensor(self.one_hot(np.array([choice])))
+            return self.one_hot(np.array([choice]))
 
-        output, _ = model.rnn.unroll(mg.tensor(self.one_hot(np.array([codes[-1]]))), length, sample, state)
+        output, _ = model.rnn.unroll(self.one_hot(np.array([codes[-1]])), length, sample, state)
         sample(output[:, -1])  # the last step's output gives the last character
         return prompt + "".join(self.alphabet[c] for c in drawn)
 
