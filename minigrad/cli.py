@@ -230,7 +230,10 @@ def task_parser(task_class: type, prog: str) -> argparse.ArgumentParser:
     parser = _Parser(prog=prog, argument_default=argparse.SUPPRESS)
     types = typing.get_type_hints(task_class.Config)
     helps = _field_help(task_class.Config)
+    unused = getattr(task_class.Config, "unused_options", ())
     for field in dataclasses.fields(task_class.Config):
+        if field.name in unused:  # e.g. --steps for a task whose sequences are as long as they come
+            continue
         flag, kind = "--" + field.name.replace("_", "-"), types[field.name]
         text = f"{helps.get(field.name, '')} (default {field.default})".strip()
         if kind is bool:

@@ -54,6 +54,9 @@ class TaskConfig:
     clip: float = 1.0  # clip the gradients' joint norm to this (0: no clipping)
     patience: int = 0  # stop after this many epochs without a better validation metric (0: never)
 
+    # Fields a task does not use, left out of its command-line options (e.g. ("steps",)).
+    unused_options: ClassVar[tuple[str, ...]] = ()
+
     def __post_init__(self) -> None:
         for name in ("hidden_size", "num_layers", "steps", "batch_size", "epochs", "lr"):
             require(self, name, getattr(self, name) > 0, "a positive number")

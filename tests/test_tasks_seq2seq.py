@@ -192,3 +192,10 @@ def test_graph_draws_one_decoding_steps_attention(tmp_path, capsys):
     assert "t = 3 · decoder" not in text  # later decoding steps are not part of c_2
     assert cli.main(["graph", "dates", "--hidden-size", "2", "--attention-step", "99", "-o", str(out)]) == 2
     assert "no attention at decoding step 99" in capsys.readouterr().err
+
+
+def test_options_a_task_does_not_use_are_not_offered(tmp_path, capsys):
+    assert cli.main(["train", "dates", "--steps", "5", "--out", str(tmp_path)]) == 2
+    assert "--steps" in capsys.readouterr().err
+    help_text = cli.task_parser(DATES, "minigrad train dates").format_help()
+    assert "--context" in help_text and "--steps" not in help_text and "--bidirectional" not in help_text

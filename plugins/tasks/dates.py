@@ -50,7 +50,6 @@ class Dates(EncoderDecoderTask):
     @dataclass
     class Config(EncoderDecoderTask.Config):
         samples: int = 20000  # training dates (validation: 1,000; test: 2,000)
-        steps: int = 30  # the longest written date, in characters
         epochs: int = 20
 
         def __post_init__(self) -> None:

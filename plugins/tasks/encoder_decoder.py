@@ -56,6 +56,7 @@ class EncoderDecoderTask(mg.Task):
         lr: float = 0.005
         epochs: int = 30
         patience: int = 4
+        unused_options = ("steps", "bidirectional")  # sequences are as long as they are; the decoder reads left to right
 
         def __post_init__(self) -> None:
             super().__post_init__()
