@@ -123,11 +123,13 @@ def linear(x, weight):
     if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise ShapeError(f"linear: {x.shape} @ {weight.shape}ᵀ: the input's last axis must match the weight's columns")
 
-    def backward(g):
-        rows = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
-        return g @ weight, ProductSum(*rows)
+    rows_x = x.reshape(-1, x.shape[-1])  # (…, in) as one matrix: one BLAS call, not one per leading index
 
-    return x @ weight.T, backward
+    def backward(g):
+        rows_g = g.reshape(-1, g.shape[-1])
+        return (rows_g @ weight).reshape(x.shape), ProductSum(rows_g, rows_x)
+
+    return (rows_x @ weight.T).reshape(*x.shape[:-1], weight.shape[0]), backward
 
 
 # ----------------------------------------------------- elementwise functions
