@@ -6,6 +6,7 @@ from minigrad.nn.layers import Dropout, Embedding, Linear, linear
 from minigrad.nn.losses import bce_with_logits, cross_entropy, mse_loss
 from minigrad.nn.module import Module, Parameter
 from minigrad.nn.recurrent import GRU, LSTM, RNN, Recurrent
+from minigrad.nn.seq2seq import AdditiveAttention, Seq2Seq, sequence_loss
 
 __all__ = [
     "Module",
@@ -17,6 +18,9 @@ __all__ = [
     "RNN",
     "LSTM",
     "GRU",
+    "Seq2Seq",
+    "AdditiveAttention",
+    "sequence_loss",
     "Embedding",
     "Dropout",
     "mse_loss",

@@ -104,6 +104,12 @@ def _collapse(nodes: list[Tensor]) -> dict[int, Tensor | str]:
 # -- the picture -------------------------------------------------------------------------
 
 
+def _box_order(key: StepKey) -> tuple:
+    """Step boxes in reading order: each layer's forward steps, then its reverse ones, and an
+    encoder–decoder's decoder steps after every encoder step."""
+    return (key.direction == "decoder", key.layer, key.direction != "forward", key.step)
+
+
 class _Picture:
     def __init__(
         self, nodes: list[Tensor], mapping: dict[int, Tensor | str], norms: dict[int, float], title: str | None,
@@ -165,9 +171,9 @@ class _Picture:
 
         low, high = self._log_range()
         if collapsed:  # one node per step is its own box: clusters around them would only slow Graphviz
-            outside = [item for key in sorted(step_nodes) for item in step_nodes[key]] + outside
+            outside = [item for key in sorted(step_nodes, key=_box_order) for item in step_nodes[key]] + outside
             step_nodes = {}
-        for key in sorted(step_nodes):
+        for key in sorted(step_nodes, key=_box_order):
             with graph.subgraph(name=f"cluster_step_l{key.layer}_{key.direction}_t{key.step}") as cluster:
                 label = self.cluster_label(key)
                 if self.folded:
@@ -178,7 +184,7 @@ class _Picture:
                 for item in step_nodes[key]:
                     self.add_node(cluster, item, collapsed, low, high)
                 cluster.node(f"anchor_{cluster.name}", "", style="invis", width="0", height="0")
-        self.order_steps(graph, sorted(step_nodes))
+        self.order_steps(graph, sorted(step_nodes, key=_box_order))
         for item in outside:
             self.add_node(graph, item, collapsed, low, high)
         self.add_edges(graph)
@@ -191,8 +197,9 @@ class _Picture:
         """Lay each layer's steps out left to right, t = 1 first: an invisible node per
         layer and direction whose edges to one anchor per step box keep their order."""
         groups: dict[tuple, list[str]] = defaultdict(list)
-        for key in keys:
-            groups[key[:2]].append(f"anchor_cluster_step_l{key.layer}_{key.direction}_t{key.step}")
+        for key in keys:  # an encoder–decoder's decoder steps continue its first layer's row
+            group = (0, "forward") if key.direction == "decoder" else key[:2]
+            groups[group].append(f"anchor_cluster_step_l{key.layer}_{key.direction}_t{key.step}")
         for number, anchors in enumerate(groups.values()):
             if len(anchors) < 2:
                 continue
