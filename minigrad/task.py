@@ -52,6 +52,7 @@ class TaskConfig:
     epochs: int = 20  # passes over the training data (at most, with early stopping)
     seed: int = 0  # seeds data, initialisation and shuffling: the same seed, the same run
     clip: float = 1.0  # clip the gradients' joint norm to this (0: no clipping)
+    weight_decay: float = 0.0  # shrink every weight by lr * this per step, apart from the gradient (AdamW; 0: plain Adam)
     patience: int = 0  # stop after this many epochs without a better validation metric (0: never)
 
     # Fields a task does not use, left out of its command-line options (e.g. ("steps",)).
@@ -60,7 +61,7 @@ class TaskConfig:
     def __post_init__(self) -> None:
         for name in ("hidden_size", "num_layers", "steps", "batch_size", "epochs", "lr"):
             require(self, name, getattr(self, name) > 0, "a positive number")
-        for name in ("clip", "patience"):
+        for name in ("clip", "patience", "weight_decay"):
             require(self, name, getattr(self, name) >= 0, "zero or more")
 
     def as_dict(self) -> dict[str, Any]:

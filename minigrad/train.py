@@ -24,7 +24,7 @@ import numpy as np
 from minigrad.checkpoint import load_with_extras, save
 from minigrad.nn.clip import clip_grad_norm_
 from minigrad.nn.module import Module
-from minigrad.optim import Adam, load_optimizer_state, optimizer_state
+from minigrad.optim import Adam, AdamW, load_optimizer_state, optimizer_state
 from minigrad.rng import default_rng, manual_seed
 from minigrad.task import Task
 from minigrad.tensor import no_grad
@@ -42,7 +42,8 @@ class Trainer:
         self.data = task.make_data(np.random.default_rng([self.config.seed, 1]))
         manual_seed(self.config.seed)
         self.model = task.build_model()
-        self.optimizer = Adam(list(self.model.parameters()), lr=self.config.lr)
+        parameters, decay = list(self.model.parameters()), self.config.weight_decay
+        self.optimizer = AdamW(parameters, self.config.lr, weight_decay=decay) if decay else Adam(parameters, self.config.lr)
         self.shuffle = np.random.default_rng([self.config.seed, 2])
         self.history: list[dict[str, float]] = []
         self.best_metric, self.best_loss = -np.inf, np.inf

@@ -450,3 +450,13 @@ def test_the_schedule_sets_each_epochs_learning_rate_and_evaluation_runs_in_eval
     assert lrs == [trainer.config.lr / 2**k for k in range(4)]
     assert all(training for kind, training, _ in seen if kind == "train")
     assert not any(training for kind, training, _ in seen if kind == "eval")
+
+
+def test_weight_decay_switches_the_trainer_to_adamw():
+    """--weight-decay 0 trains with Adam; a positive value with AdamW at that decay; negative is refused."""
+    plain = Trainer(make("echo"), progress=False)
+    decayed = Trainer(make("echo", weight_decay=0.1), progress=False)
+    assert type(plain.optimizer) is mg.optim.Adam
+    assert type(decayed.optimizer) is mg.optim.AdamW and decayed.optimizer.weight_decay == 0.1
+    with pytest.raises(ValueError, match="--weight-decay must be zero or more"):
+        make("echo", weight_decay=-1.0)

@@ -143,7 +143,7 @@ class EncoderDecoderTask(mg.Task):
         references = self.references(test)
         lines = []
         for i, output in enumerate(outputs):
-            source = self.join(self.source_vocab.decode(test[0][i][: test[1][i]]))
+            source = "".join(self.source_vocab.decode(test[0][i][: test[1][i]]))  # both tasks read characters
             lines.append(f"{source}\n  reference: {self.join(references[i])}\n  output:    {self.join(output)}\n")
         write_atomically(out_dir / "examples.txt", "\n".join(lines).encode("utf-8"))
         written = [out_dir / "examples.txt"]
@@ -171,6 +171,7 @@ def attention_heat_map(weights: np.ndarray, source: list[str], output: list[str]
         plt.rcParams["font.family"] = [cjk[0], "DejaVu Sans"]
     figure, axis = plt.subplots(figsize=(0.45 * len(source) + 2, 0.4 * len(output) + 1.5))
     axis.imshow(weights, cmap="Greys", vmin=0, vmax=1)
+    source = [token if token.strip() else "␣" for token in source]  # a space, made visible
     axis.set_xticks(range(len(source)), source, rotation=90 if max(map(len, source)) > 1 else 0)
     axis.set_yticks(range(len(output)), output)
     axis.set(xlabel="source", ylabel="output", title="attention α_tj")

@@ -26,13 +26,14 @@ class NamesModel(mg.nn.Module):
         super().__init__()
         self.directions = 2 if config.bidirectional else 1
         self.rnn = mg.nn.Recurrent(config.cell, alphabet, config.hidden_size, config.num_layers, config.bidirectional)
+        self.drop = mg.nn.Dropout(config.dropout)
         self.out = mg.nn.Linear(config.hidden_size * self.directions, classes)
 
     def forward(self, x, lengths):
         _, h_n = self.rnn(x, lengths=lengths)
         h_n = h_n[0] if isinstance(h_n, tuple) else h_n  # an LSTM's state is (h, c)
         last = [h_n[-d] for d in range(self.directions, 0, -1)]  # the top layer's final state(s)
-        return self.out(last[0] if len(last) == 1 else mg.concat(last, axis=1))
+        return self.out(self.drop(last[0] if len(last) == 1 else mg.concat(last, axis=1)))
 
 
 class Names(mg.Task):
@@ -42,12 +43,19 @@ class Names(mg.Task):
     @dataclass
     class Config(mg.TaskConfig):
         cell: str = "gru"
-        hidden_size: int = 64
+        hidden_size: int = 128
+        bidirectional: bool = True
         steps: int = 17  # the longest name; shorter ones are padded and masked
         batch_size: int = 32
-        lr: float = 0.005
-        epochs: int = 40
+        lr: float = 0.002
+        epochs: int = 30
         patience: int = 8
+        weight_decay: float = 0.01
+        dropout: float = 0.3  # the share of the final state's units zeroed in training (a regulariser)
+
+        def __post_init__(self):
+            super().__post_init__()
+            mg.task.require(self, "dropout", 0 <= self.dropout < 1, "in [0, 1)")
 
     def __init__(self, config=None):
         super().__init__(config)
