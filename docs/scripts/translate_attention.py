@@ -1,4 +1,4 @@
-"""The attention heat map of one translated sentence, for page 8 (docs/images/08/translate_attention.png).
+"""The attention heat map of one translated sentence, for page 8 (docs/images/tasks/translate_attention.png).
 
 Uses the trained model in out/translate/ (``minigrad train translate --out out/translate``,
 about ten minutes here) and trains it first when it is missing. Chinese characters need a
@@ -29,6 +29,6 @@ with mg.no_grad():
     decoded = model.decode(np.array([task.source_vocab.encode(tokens)]), np.array([len(tokens)]), task.config.max_length)
 words = task.target_vocab.decode(decoded.tokens[0])
 picture = attention_heat_map(decoded.attention[0], tokens, [*words, "<eos>"][: len(decoded.attention[0])])
-target = ROOT / "docs" / "images" / "08" / "translate_attention.png"
+target = ROOT / "docs" / "images" / "tasks" / "translate_attention.png"
 target.write_bytes(picture)
 print(f"{SENTENCE} -> {task.join(words)}\nwrote {target}")
