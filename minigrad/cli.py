@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import inspect
 import json
+import os
 import re
 import sys
 import time
@@ -452,6 +453,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         run: Callable[[argparse.Namespace], int] = args.run
         return run(args)
+    except BrokenPipeError:  # `minigrad ... | head`: the reader has gone, which is no error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so Python's exit flush stays quiet
+        return 0
     except (UsageError, PluginError, ShapeError, ValueError, OSError) as error:
         print(f"{error}" if isinstance(error, UsageError) else f"minigrad: error: {error}", file=sys.stderr)
         return 2

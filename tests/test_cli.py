@@ -179,3 +179,16 @@ def test_help_and_version():
     assert result.returncode == 0 and "gradcheck" in result.stdout and "plugins" in result.stdout
     result = run("--version")
     assert result.returncode == 0 and result.stdout.strip() == "minigrad 0.1.0"
+
+
+def test_a_closed_pipe_ends_the_command_quietly():
+    """`minigrad … | head -1`: the reader leaves early; no error line, status 0."""
+    flood = (  # a command that prints far more than a pipe holds, so the write does fail
+        "import sys, minigrad.cli as cli\n"
+        "def flood(args):\n    for _ in range(100_000): print('x' * 100)\n    return 0\n"
+        "cli.cmd_plugins = flood\nsys.exit(cli.main(['plugins']))\n"
+    )
+    script = f'"{sys.executable}" -c "$FLOOD" | head -1; exit ${{PIPESTATUS[0]}}'
+    run = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120, env={**os.environ, "FLOOD": flood})
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == "" and run.stdout == "x" * 100 + "\n"
