@@ -309,3 +309,21 @@ def test_pm25_trains_an_epoch_and_reports_every_block():
         metrics = Trainer(task_class(task_class.Config(mode=mode, epochs=1, steps=8)), progress=False).fit()
         assert {f"{key}_{h}h" for h in (8, 4, 2, 1)} <= set(metrics)
         assert metrics[f"{key}_1h"] == metrics[key] and all(np.isfinite(v) for v in metrics.values())
+
+
+def test_names_learns_a_users_file_and_refuses_a_bad_one(tmp_path):
+    """--data: lower-cased names and their languages from a user's TAB file; bad files in one line."""
+    names_task = mg.tasks()["names"]
+    rows = [("Anna", "Italian"), ("Rossi", "Italian"), ("Conti", "Italian"), ("Bianchi", "Italian"), ("Mario", "Italian"),
+            ("Schmidt", "German"), ("Becker", "German"), ("Wagner", "German"), ("Fischer", "German"), ("Schulz", "German")]  # fmt: skip
+    good = tmp_path / "names.tsv"
+    good.write_text("".join(f"{n}\t{lang}\n" for n, lang in rows), "utf-8")
+    task = names_task(names_task.Config(data=str(good)))
+    assert task.names == [n.lower() for n, _ in rows] and task.classes == ["German", "Italian"]
+    assert sum(len(split[2]) for split in task.make_data(np.random.default_rng(0)).values()) == 10
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("anna\n", "utf-8")
+    with pytest.raises(ValueError, match="bad.tsv: line 1: expected name<TAB>language"):
+        names_task(names_task.Config(data=str(bad)))
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        names_task(names_task.Config(data=str(tmp_path / "missing.tsv")))

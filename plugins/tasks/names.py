@@ -13,12 +13,18 @@ from importlib import resources
 import numpy as np
 
 import minigrad as mg
+from minigrad_plugins.tasks.corpora import read_user_file, tab_rows
 
 
-def read_names() -> tuple[list[str], list[str]]:
-    text = resources.files("minigrad_plugins.tasks").joinpath("data/name_language.txt").read_text("utf-8")
-    names, languages = zip(*(line.split("\t") for line in text.splitlines() if line.strip()))
-    return list(names), list(languages)
+def read_names(path: str = "") -> tuple[list[str], list[str]]:
+    """The shipped names, or a user's file in the same ``name<TAB>language`` format."""
+    if not path:
+        text = resources.files("minigrad_plugins.tasks").joinpath("data/name_language.txt").read_text("utf-8")
+        return tuple(map(list, zip(*(line.split("\t") for line in text.splitlines() if line.strip()))))
+    rows = [fields for _, fields in tab_rows(read_user_file(path), str(path), (2,), "name<TAB>language")]
+    if len({language for _, language in rows}) < 2 or len(rows) < 10:
+        raise ValueError(f"{path}: needs at least 10 names in at least 2 languages, got {len(rows)}")
+    return [name.lower() for name, _ in rows], [language for _, language in rows]
 
 
 class NamesModel(mg.nn.Module):
@@ -52,6 +58,7 @@ class Names(mg.Task):
         patience: int = 8
         weight_decay: float = 0.01
         dropout: float = 0.3  # the share of the final state's units zeroed in training (a regulariser)
+        data: str = ""  # a UTF-8 file of name<TAB>language lines to learn instead of the shipped names
 
         def __post_init__(self):
             super().__post_init__()
@@ -59,7 +66,7 @@ class Names(mg.Task):
 
     def __init__(self, config=None):
         super().__init__(config)
-        self.names, self.languages = read_names()
+        self.names, self.languages = read_names(self.config.data)
         self.classes = sorted(set(self.languages))
         self.alphabet = sorted(set("".join(self.names)))
 
