@@ -158,26 +158,34 @@ def tanh(a):
     out = np.tanh(a)
 
     def backward(g):
-        return (g * (1 - out * out),)
+        slope = np.multiply(out, out, out=np.empty_like(out))  # 1 - tanh², in place: one temporary, not three
+        np.subtract(1, slope, out=slope)
+        slope *= g
+        return (slope,)
 
     return out, backward
 
 
 def _stable_sigmoid(a):
-    out = np.negative(a, out=np.empty_like(a))  # an array even for 0-d input, so ops can write into it
-    with np.errstate(over="ignore"):  # e^-a is inf for a < -709, and 1 / (1 + inf) is exactly 0
-        np.exp(out, out=out)
-    out += 1
-    return np.reciprocal(out, out=out)
+    """1 / (1 + e^-a), computed as (1 + tanh(a/2)) / 2, the same function: tanh never overflows,
+    so no e^-a of a very negative a can reach inf (and no warning needs silencing)."""
+    out = np.multiply(a, 0.5, out=np.empty_like(a))  # an array even for 0-d input, so ops can write into it
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
 
 
 @primitive
 def sigmoid(a):
-    """1 / (1 + e^-a); where e^-a overflows the result is exactly 0, so the overflow is silenced."""
+    """σ(a) = 1 / (1 + e^-a), exactly 0 or 1 far out in the tails."""
     out = _stable_sigmoid(a)
 
     def backward(g):
-        return (g * out * (1 - out),)
+        slope = np.subtract(1, out, out=np.empty_like(out))  # σ' = σ (1 - σ), in place: one temporary, not three
+        slope *= out
+        slope *= g
+        return (slope,)
 
     return out, backward
 
