@@ -425,3 +425,39 @@ def test_float32_stays_float32(cell):
     assert output.dtype == np.float32 and x.grad.dtype == np.float32
     assert all(p.dtype == np.float32 for p in parts(h_n))
     assert all(p.grad.dtype == np.float32 for p in layer.parameters())
+
+
+def test_the_cycle_collector_is_paused_only_while_unrolling():
+    """Recurrent.forward turns Python's cyclic GC off while it runs and back on after, also when
+    the input is bad; a collector the caller had turned off stays off."""
+    import gc
+
+    seen = []
+
+    class Watching(mg.nn.Cell):
+        name = "watching-gc"
+
+        def __init__(self, input_size, hidden_size, bias=True):
+            super().__init__()
+            self.hidden_size = hidden_size
+            self.weight = mg.nn.Parameter(np.ones((hidden_size, input_size)))
+
+        def forward(self, x, state):
+            seen.append(gc.isenabled())
+            h = mg.nn.linear(x, self.weight) + state
+            return h, h
+
+    layer = mg.nn.Recurrent(Watching, 2, 3)
+    x = mg.tensor(np.ones((1, 4, 2)))
+    assert gc.isenabled()
+    layer(x)
+    assert seen == [False] * 4 and gc.isenabled()
+    with pytest.raises(mg.ShapeError):
+        layer(mg.tensor(np.ones((1, 4, 5))))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        layer(x)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
