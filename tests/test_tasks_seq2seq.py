@@ -4,7 +4,6 @@ stand-in models, reports, a few training steps, and the attention picture of one
 from __future__ import annotations
 
 import datetime
-import json
 import shutil
 
 import numpy as np

@@ -17,7 +17,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-import numpy as np
 
 import minigrad as mg
 from minigrad_plugins.tasks.corpora import read_translation_pairs
