@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from typing import Literal, Sequence
 
@@ -24,10 +25,12 @@ RESERVED = ["<pad>", "<bos>", "<eos>", "<unk>"]
 
 
 class Vocabulary:
-    """Tokens <-> ids, the first four ids reserved (PAD, BOS, EOS, UNK)."""
+    """Tokens <-> ids, the first four ids reserved (PAD, BOS, EOS, UNK); tokens seen fewer than
+    ``min_count`` times in ``tokens`` are left out (they read as UNK)."""
 
-    def __init__(self, tokens: Sequence[str]):
-        self.tokens = RESERVED + sorted(set(tokens) - set(RESERVED))
+    def __init__(self, tokens: Sequence[str], min_count: int = 1):
+        counts = Counter(tokens)
+        self.tokens = RESERVED + sorted(t for t, n in counts.items() if n >= min_count and t not in RESERVED)
         self.ids = {token: i for i, token in enumerate(self.tokens)}
 
     def __len__(self) -> int:
@@ -56,11 +59,12 @@ class EncoderDecoderTask(mg.Task):
         lr: float = 0.005
         epochs: int = 30
         patience: int = 4
+        min_count: int = 1  # target tokens seen fewer times in training become <unk>
         unused_options = ("steps", "bidirectional")  # sequences are as long as they are; the decoder reads left to right
 
         def __post_init__(self) -> None:
             super().__post_init__()
-            for name in ("embedding_size", "beam", "max_length"):
+            for name in ("embedding_size", "beam", "max_length", "min_count"):
                 mg.task.require(self, name, getattr(self, name) > 0, "a positive number")
             mg.task.require(self, "teacher_forcing", 0 <= self.teacher_forcing <= 1, "between 0 and 1")
             mg.task.require(self, "bidirectional", not self.bidirectional, "off: the decoder writes left to right")
@@ -71,7 +75,7 @@ class EncoderDecoderTask(mg.Task):
         self.examples = [pair for name in ("train", "valid", "test") for pair in self.splits[name]]
         sources, targets = zip(*self.splits["train"])
         self.source_vocab = Vocabulary([t for s in sources for t in s])
-        self.target_vocab = Vocabulary([t for s in targets for t in s])
+        self.target_vocab = Vocabulary([t for s in targets for t in s], self.config.min_count)
 
     # -- what a subclass gives ----------------------------------------------------------------------
     def pairs(self, rng: np.random.Generator) -> dict[str, list[tuple[list[str], list[str]]]]:

@@ -14,13 +14,12 @@ is corpus BLEU on the held-out 10%, scored by sacreBLEU (the ``translate`` extra
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 
 
 import minigrad as mg
 from minigrad_plugins.tasks.corpora import read_translation_pairs
-from minigrad_plugins.tasks.encoder_decoder import EncoderDecoderTask, Vocabulary
+from minigrad_plugins.tasks.encoder_decoder import EncoderDecoderTask
 
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
 NO_SPACE_BEFORE = {".", ",", "!", "?", ":", ";"}
@@ -66,11 +65,6 @@ class Translate(EncoderDecoderTask):
         cut_valid, cut_test = int(0.8 * len(pairs)), int(0.9 * len(pairs))
         chosen = lambda rows: [pairs[i] for i in rows]  # noqa: E731
         return {"train": chosen(order[:cut_valid]), "valid": chosen(order[cut_valid:cut_test]), "test": chosen(order[cut_test:])}
-
-    def __init__(self, config=None):
-        super().__init__(config)
-        counts = Counter(word for _, en in self.splits["train"] for word in en)
-        self.target_vocab = Vocabulary([w for w, n in counts.items() if n >= self.config.min_count])
 
     def join(self, tokens):
         return join_english(tokens)
