@@ -21,13 +21,12 @@ first one) in 50 acrostics written from held-out poems' first characters.
 ``--data FILE`` learns your own file of quatrains, one a line (``corpora.read_quatrains``).
 """
 
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
 import minigrad as mg
-from minigrad_plugins.tasks.corpora import HAN_ONLY, read_quatrains
+from minigrad_plugins.tasks.corpora import HAN_ONLY, frequent_characters, read_quatrains
 
 BEGIN, UNKNOWN = 0, 1  # token ids of the begin marker <s> and of <unk>, any character not kept
 SPECIALS = ["<s>", "<unk>", "，", "。"]  # the line ends: ，after lines 1 and 3, 。after lines 2 and 4
@@ -104,9 +103,8 @@ class Acrostic(mg.Task):
         order = np.random.default_rng([self.config.seed, 1]).permutation(len(self.poems))
         cut_valid, cut_test = int(0.8 * len(order)), int(0.9 * len(order))
         self.rows = {"train": order[:cut_valid], "valid": order[cut_valid:cut_test], "test": order[cut_test:]}
-        counts = Counter(c for i in self.rows["train"] for line in self.poems[i] for c in line)
-        kept = sorted((c for c in counts if counts[c] >= self.config.min_count), key=lambda c: (-counts[c], c))
-        self.vocabulary = SPECIALS + kept  # token id -> token
+        lines = (line for i in self.rows["train"] for line in self.poems[i])
+        self.vocabulary = SPECIALS + frequent_characters(lines, self.config.min_count)  # token id -> token
         self.index = {token: i for i, token in enumerate(self.vocabulary)}
         self.unigram = self.unigram_probabilities(self.encode([self.poems[i] for i in self.rows["train"]]))
 

@@ -16,6 +16,7 @@ naming the file and the line. Origins, licences, filters and counts: ``data/SOUR
 """
 
 import gzip
+from collections import Counter
 import os
 import re
 from importlib import resources
@@ -154,6 +155,13 @@ def read_couplets(split: str = "train", path: str | os.PathLike | None = None) -
 # ---------------------------------------------------------------------------------------------
 # Reading files: the shipped ones and a user's, with one clear error per bad line
 # ---------------------------------------------------------------------------------------------
+
+
+def frequent_characters(texts, min_count: int) -> list[str]:
+    """The characters seen at least ``min_count`` times in ``texts``, most frequent first (ties in
+    character order): the vocabulary of a character model, the rest read as unknown."""
+    counts = Counter(c for text in texts for c in text)
+    return sorted((c for c in counts if counts[c] >= min_count), key=lambda c: (-counts[c], c))
 
 
 def read_source(shipped: str, path: str | os.PathLike | None) -> tuple[str, str]:

@@ -21,13 +21,12 @@ upper line)), and the perplexity of a unigram model (training-set frequencies of
 characters, blind to the upper line) for comparison.
 """
 
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
 import minigrad as mg
-from minigrad_plugins.tasks.corpora import read_couplets
+from minigrad_plugins.tasks.corpora import frequent_characters, read_couplets
 
 PAD, UNKNOWN = 0, 1  # token 0 fills the steps after a line's end; 1 stands for any character not kept
 SAMPLES = 20  # test couplets written to samples.txt after training
@@ -99,8 +98,7 @@ class Couplet(mg.Task):
                           "test": read_couplets("test")}  # fmt: skip
         longest = max(len(upper) for split in self.pairs.values() for upper, _ in split)
         mg.task.require(self.config, "steps", longest <= self.config.steps, f"at least {longest}, the longest line")
-        counts = Counter(c for upper, lower in self.pairs["train"] for c in upper + lower)
-        kept = sorted((c for c in counts if counts[c] >= self.config.min_count), key=lambda c: (-counts[c], c))
+        kept = frequent_characters((upper + lower for upper, lower in self.pairs["train"]), self.config.min_count)
         self.vocabulary = ["<pad>", "<unk>", *kept]  # token id -> character
         self.index = {c: i for i, c in enumerate(self.vocabulary)}
         self.unigram = self.unigram_probabilities([lower for _, lower in self.pairs["train"]])
