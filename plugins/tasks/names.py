@@ -20,10 +20,11 @@ def read_names(path: str = "") -> tuple[list[str], list[str]]:
     """The shipped names, or a user's file in the same ``name<TAB>language`` format."""
     if not path:
         text = resources.files("minigrad_plugins.tasks").joinpath("data/name_language.txt").read_text("utf-8")
-        return tuple(map(list, zip(*(line.split("\t") for line in text.splitlines() if line.strip()))))
-    rows = [fields for _, fields in tab_rows(read_user_file(path), str(path), (2,), "name<TAB>language")]
-    if len({language for _, language in rows}) < 2 or len(rows) < 10:
-        raise ValueError(f"{path}: needs at least 10 names in at least 2 languages, got {len(rows)}")
+        rows = [line.split("\t") for line in text.splitlines() if line.strip()]
+    else:
+        rows = [fields for _, fields in tab_rows(read_user_file(path), str(path), (2,), "name<TAB>language")]
+        if len({language for _, language in rows}) < 2 or len(rows) < 10:
+            raise ValueError(f"{path}: needs at least 10 names in at least 2 languages, got {len(rows)}")
     return [name.lower() for name, _ in rows], [language for _, language in rows]
 
 
