@@ -114,22 +114,28 @@ def matmul(a, b):
 
 
 @primitive
-def linear(x, weight):
-    """x Wᵀ: the affine map of every layer and cell, with PyTorch's weight layout (out, in).
+def linear(x, weight, bias=None):
+    """x Wᵀ + b: the affine map of every layer and cell, with PyTorch's weight layout (out, in).
 
-    Its weight gradient Σ gᵀx is kept factored (deferred.py), so a weight used at every
+    The bias is added to the product in place (one array, not two) and may be any array
+    that broadcasts to the output: a cell passes its x_t U + b here (PyTorch's addmm).
+    The weight gradient Σ gᵀx is kept factored (deferred.py), so a weight used at every
     time step gets one matmul over all steps' rows instead of one per step.
     """
     if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise ShapeError(f"linear: {x.shape} @ {weight.shape}ᵀ: the input's last axis must match the weight's columns")
 
     rows_x = x.reshape(-1, x.shape[-1])  # (…, in) as one matrix: one BLAS call, not one per leading index
+    out = (rows_x @ weight.T).reshape(*x.shape[:-1], weight.shape[0])
+    if bias is not None:
+        out += bias
 
     def backward(g):
         rows_g = g.reshape(-1, g.shape[-1])
-        return (rows_g @ weight).reshape(x.shape), ProductSum(rows_g, rows_x)
+        grad_x, grad_weight = (rows_g @ weight).reshape(x.shape), ProductSum(rows_g, rows_x)
+        return (grad_x, grad_weight) if bias is None else (grad_x, grad_weight, g)  # unbroadcast sums g for b
 
-    return (rows_x @ weight.T).reshape(*x.shape[:-1], weight.shape[0]), backward
+    return out, backward
 
 
 # ----------------------------------------------------- elementwise functions

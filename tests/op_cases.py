@@ -176,6 +176,15 @@ def linear_operands(draw) -> Example:
     return Example((draw(arrays(lead + (k,))), draw(arrays((n, k)))))
 
 
+@st.composite
+def linear_bias_operands(draw) -> Example:
+    """x (..., in), a weight (out, in) and a bias of shape (out,) or the output's (a cell's xU + b)."""
+    x, weight = draw(linear_operands()).arrays
+    out_shape = x.shape[:-1] + weight.shape[:1]
+    bias_shape = draw(st.sampled_from([out_shape[-1:], out_shape]))
+    return Example((x, weight, draw(arrays(bias_shape))))
+
+
 # -------------------------------------------------------------- reductions
 
 
@@ -388,6 +397,7 @@ CASES: list[OpCase] = [
     OpCase("matmul-1d@batched", matmul_operands("1d@nd"), lambda a, b: a @ b, lambda a, b: a @ b),
     OpCase("matmul-batched@1d", matmul_operands("nd@1d"), lambda a, b: a @ b, lambda a, b: a @ b),
     OpCase("linear", linear_operands(), mg.ops.linear, lambda x, w: x @ w.T),
+    OpCase("linear-bias", linear_bias_operands(), mg.nn.linear, lambda x, w, b: x @ w.T + b),
     # reductions: axis None, int, negative int or tuple; keepdims True or False
     OpCase("sum", reduction(), lambda x, **kw: x.sum(**kw), lambda x, **kw: np.sum(x, **kw)),
     OpCase("mean", reduction(), lambda x, **kw: x.mean(**kw), lambda x, **kw: np.mean(x, **kw)),

@@ -69,6 +69,7 @@ TORCH = {
     "matmul-1d@batched": torch.matmul,
     "matmul-batched@1d": torch.matmul,
     "linear": torch.nn.functional.linear,
+    "linear-bias": lambda x, w, b: torch.nn.functional.linear(x, w) + b,
     "sum": lambda x, axis, keepdims: torch.sum(x, dim=dims(axis, x.ndim), keepdim=keepdims),
     "mean": lambda x, axis, keepdims: torch.mean(x, dim=dims(axis, x.ndim), keepdim=keepdims),
     "max": lambda x, axis, keepdims: torch.amax(x, dim=dims(axis, x.ndim), keepdim=keepdims),

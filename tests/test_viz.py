@@ -403,19 +403,20 @@ def test_clusters_carry_layer_and_direction(steps, layers, bidirectional, parts)
 
 
 def test_time_axis_orders_each_layers_steps():
-    """The invisible ordering edges list each (layer, direction)'s step anchors t = 1, 2, ..., T."""
+    """Invisible edges chain each (layer, direction)'s step anchors t = 1 -> 2 -> ... -> T."""
     steps = 4
     loss, *_ = build("rnn", steps, layers=2, bidirectional=True)
     g = parse_dot(mg.viz.draw(loss).source)
-    axes = defaultdict(list)
+    anchor = re.compile(r"anchor_cluster_step_l(\d)_(forward|reverse)_t(\d+)$")
+    chains = defaultdict(list)
     for tail, head, _ in g.edges:
-        if tail.startswith("time_axis_"):
-            axes[tail].append(head)
-    assert len(axes) == 4
-    for anchors in axes.values():
-        found = [re.search(r"_l(\d)_(forward|reverse)_t(\d+)$", a).groups() for a in anchors]
-        assert len({f[:2] for f in found}) == 1
-        assert [int(f[2]) for f in found] == list(range(1, steps + 1))
+        if anchor.match(tail):
+            (layer, way, t), (head_layer, head_way, next_t) = anchor.match(tail).groups(), anchor.match(head).groups()
+            assert (head_layer, head_way) == (layer, way)
+            chains[layer, way].append((int(t), int(next_t)))
+    assert len(chains) == 4
+    for links in chains.values():
+        assert sorted(links) == [(t, t + 1) for t in range(1, steps)]
 
 
 # -- the folded view --------------------------------------------------------------------------

@@ -12,8 +12,7 @@ from minigrad.tensor import Tensor
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x W^T + b: the affine map every layer and cell is built on (PyTorch's weight layout)."""
-    y = ops.linear(x, weight)
-    return y if bias is None else y + bias
+    return ops.linear(x, weight) if bias is None else ops.linear(x, weight, bias)
 
 
 class Linear(Module):

@@ -194,19 +194,20 @@ class _Picture:
 
     @staticmethod
     def order_steps(graph: graphviz.Digraph, keys: list[StepKey]) -> None:
-        """Lay each layer's steps out left to right, t = 1 first: an invisible node per
-        layer and direction whose edges to one anchor per step box keep their order."""
+        """Lay each layer's steps out left to right, t = 1 first: one anchor per step box, the
+        anchors of a layer and direction on one rank, chained by invisible edges (which dot
+        draws left to right)."""
         groups: dict[tuple, list[str]] = defaultdict(list)
         for key in keys:  # an encoder–decoder's decoder steps continue its first layer's row
             group = (0, "forward") if key.direction == "decoder" else key[:2]
             groups[group].append(f"anchor_cluster_step_l{key.layer}_{key.direction}_t{key.step}")
-        for number, anchors in enumerate(groups.values()):
+        for anchors in groups.values():
             if len(anchors) < 2:
                 continue
-            axis = f"time_axis_{number}"
-            graph.node(axis, "", style="invis", width="0", height="0", ordering="out")
-            for anchor in anchors:
-                graph.edge(axis, anchor, style="invis")
+            with graph.subgraph() as row:
+                row.attr(rank="same")
+                for left, right in zip(anchors, anchors[1:]):
+                    row.edge(left, right, style="invis")
 
     def _log_range(self) -> tuple[float, float]:
         positive = [math.log10(v) for v in self.norms.values() if v > 0 and math.isfinite(v)]

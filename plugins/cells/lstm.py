@@ -34,12 +34,13 @@ class LSTMCell(mg.nn.Cell):
 
     def input_projection(self, x):
         """The four gates' x_t part and both biases, which do not depend on the state."""
-        xu = mg.nn.linear(x, self.weight_ih, self.bias_ih)
-        return xu if self.bias_hh is None else xu + self.bias_hh
+        if self.bias_ih is None:
+            return mg.nn.linear(x, self.weight_ih)
+        return mg.nn.linear(x, self.weight_ih, self.bias_ih + self.bias_hh)
 
     def recurrence(self, xu, state):
         h, c = state
-        gates = xu + mg.nn.linear(h, self.weight_hh)
+        gates = mg.nn.linear(h, self.weight_hh, xu)  # xU + b + h W_hhᵀ as one op, xU + b its bias
         i, f, g, o = mg.split(gates, self.hidden_size, axis=1)
         c = f.sigmoid() * c + i.sigmoid() * g.tanh()
         h = o.sigmoid() * c.tanh()

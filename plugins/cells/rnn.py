@@ -25,11 +25,12 @@ class RNNCell(mg.nn.Cell):
 
     def input_projection(self, x: mg.Tensor) -> mg.Tensor:
         """x_t U + b: the part of h_t that does not depend on the state (b = b_ih + b_hh)."""
-        xu = mg.nn.linear(x, self.weight_ih, self.bias_ih)
-        return xu if self.bias_hh is None else xu + self.bias_hh
+        if self.bias_ih is None:
+            return mg.nn.linear(x, self.weight_ih)
+        return mg.nn.linear(x, self.weight_ih, self.bias_ih + self.bias_hh)
 
     def recurrence(self, xu: mg.Tensor, s: mg.Tensor) -> tuple[mg.Tensor, mg.Tensor]:
-        h = xu + mg.nn.linear(s, self.weight_hh)  # h_t = x_t U + s_{t-1} W + b
+        h = mg.nn.linear(s, self.weight_hh, xu)  # h_t = s_{t-1} W + (x_t U + b): one op, xU + b its bias
         h.name = "h_t"  # names show in graph pictures, with t replaced by the step
         s = h.tanh() if self.nonlinearity == "tanh" else h.relu()
         s.name = "s_t"
