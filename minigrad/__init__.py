@@ -27,6 +27,7 @@ from minigrad.tensor import (
     stack,
     tensor,
     time_step,
+    unbind,
 )
 
 __version__ = "0.1.0"
@@ -55,6 +56,7 @@ __all__ = [
     "concat",
     "stack",
     "split",
+    "unbind",
     "exp",
     "log",
     "tanh",

@@ -2,19 +2,20 @@
 
 Each entry takes NumPy arrays and returns ``(out, backward)``, where ``backward(g)``
 maps the gradient ``g = dL/d(out)`` to one gradient per array input (``dL/d(input)``).
+An op with several outputs (split) returns a tuple of them and ``backward(k, g)``.
 ``@primitive`` (in tensor.py) makes the entry work on Tensors and records it on the
 tape. Where an op broadcasts, its backward may return output-shaped gradients:
 ``unbroadcast`` sums them back to each input's shape, once, for every op.
 
 Read top to bottom: arithmetic, elementwise functions, reductions, shape ops,
-softmax family, joining.
+softmax family, joining and cutting.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from minigrad.deferred import ProductSum, Scatter
+from minigrad.deferred import Cut, Pieces, ProductSum, Scatter
 from minigrad.errors import ShapeError
 from minigrad.tensor import primitive
 
@@ -327,7 +328,7 @@ def log_softmax(a, *, axis=-1):
     return out, backward
 
 
-# ------------------------------------------------------------------ joining
+# ------------------------------------------------------- joining and cutting
 
 
 @primitive
@@ -350,3 +351,33 @@ def stack(*arrays, axis=0):
         return tuple(np.moveaxis(g, axis, 0))
 
     return out, backward
+
+
+@primitive
+def split(a, *, sizes, axis=0):
+    """Pieces of the given sizes along an axis, views of ``a``. Each piece's gradient goes
+    into its own slot; the slots are joined once (deferred.py)."""
+    before, start, pieces = (slice(None),) * (axis % a.ndim), 0, []
+    for size in sizes:  # basic slices, not np.split: several times less overhead
+        pieces.append(a[(*before, slice(start, start + size))])
+        start += size
+    pieces = tuple(pieces)
+    cut = Cut(a.shape, a.dtype, np.concatenate, axis, [piece.shape for piece in pieces])
+
+    def backward(k, g):
+        return (Pieces(cut, k, g),)
+
+    return pieces, backward
+
+
+@primitive
+def unbind(a, *, axis=0):
+    """The slices along an axis, that axis removed: stack's inverse. Their gradients are
+    stacked once."""
+    slices = tuple(np.moveaxis(a, axis, 0))
+    cut = Cut(a.shape, a.dtype, np.stack, axis % a.ndim, [s.shape for s in slices])
+
+    def backward(k, g):
+        return (Pieces(cut, k, g),)
+
+    return slices, backward

@@ -487,6 +487,8 @@ def primitive(forward: Callable[..., tuple[np.ndarray, Callable]]) -> Callable[.
             reason = "cannot be broadcast together" if "broadcast" in str(error) else str(error).strip()
             kind = IndexError if isinstance(error, IndexError) else ShapeError  # IndexError ends `for row in x`
             raise kind(f"{name}: {shapes}: {reason}") from None
+        if type(out) is tuple:  # several outputs (split): a Tensor each; backward(k, g) serves output k
+            return _record_pieces(out, name, tensors, backward)
         result = Tensor._from_op(out)
         if _grad_enabled:
             for t in tensors:
@@ -497,6 +499,15 @@ def primitive(forward: Callable[..., tuple[np.ndarray, Callable]]) -> Callable[.
         return result
 
     return op
+
+
+def _record_pieces(pieces: tuple, name: str, parents: tuple[Tensor, ...], backward: Callable) -> tuple[Tensor, ...]:
+    results = tuple(Tensor._from_op(piece) for piece in pieces)
+    if _grad_enabled and any(t.requires_grad for t in parents):
+        for k, result in enumerate(results):
+            result.requires_grad = True
+            result.op, result.parents, result._backward = name, parents, functools.partial(backward, k)
+    return results
 
 
 def concat(tensors: list[Tensor], axis: int = 0) -> Tensor:
@@ -513,7 +524,7 @@ def split(x: Tensor, split_size_or_sections: int | list[int], axis: int = 0) -> 
     """Cut ``x`` along ``axis`` into pieces, as ``torch.split``.
 
     An int is the size of each piece (the last may be smaller); a list gives each size.
-    Each piece is a slice ``x[..., a:b, ...]``, so the gradient flows back through indexing.
+    The pieces are views of ``x``, made by one op; their gradients join into one array.
     """
     if not -x.ndim <= axis < x.ndim:
         raise ShapeError(f"split: axis {axis} is out of range for a tensor of shape {x.shape}")
@@ -527,12 +538,17 @@ def split(x: Tensor, split_size_or_sections: int | list[int], axis: int = 0) -> 
         sizes = [int(s) for s in split_size_or_sections]
         if sum(sizes) != length:
             raise ShapeError(f"split: sizes {sizes} add up to {sum(sizes)}, but axis {axis} of {x.shape} has {length}")
-    pieces, start = [], 0
-    before = (slice(None),) * (axis % x.ndim)
-    for size in sizes:
-        pieces.append(ops.getitem(x, index=(*before, slice(start, start + size))))
-        start += size
-    return pieces
+    return list(ops.split(x, sizes=tuple(sizes), axis=axis))
+
+
+def unbind(x: Tensor, axis: int = 0) -> tuple[Tensor, ...]:
+    """The slices of ``x`` along ``axis``, that axis removed, as ``torch.unbind``: stack's inverse.
+
+    ``mg.nn.Recurrent`` reads x_t U + b of every step this way, with one op for all steps.
+    """
+    if not -x.ndim <= axis < x.ndim:
+        raise ShapeError(f"unbind: axis {axis} is out of range for a tensor of shape {x.shape}")
+    return ops.unbind(x, axis=axis)
 
 
 from minigrad import ops  # noqa: E402  (ops builds on `primitive` above; Tensor's methods call into it)

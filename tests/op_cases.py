@@ -434,6 +434,12 @@ CASES: list[OpCase] = [
         lambda *xs, axis: mg.stack(list(xs), axis=axis),
         lambda *xs, axis: np.stack(xs, axis=axis),
     ),
+    OpCase(
+        "unbind",
+        along_an_axis(),
+        lambda x, axis: list(mg.unbind(x, axis=axis)),
+        lambda x, axis: list(np.moveaxis(x, axis, 0)),
+    ),
     OpCase("split-size", split_by_size(), lambda x, axis, size: mg.split(x, size, axis=axis), numpy_split_by_size),
     OpCase(
         "split-sections",

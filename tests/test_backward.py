@@ -146,6 +146,52 @@ def test_leaf_gradients_accumulate_across_graphs():
     np.testing.assert_allclose(x.grad, 2.0 + 2 * x.data, rtol=1e-12)
 
 
+# ------------------------------------------------------------ ops with several outputs
+
+
+@given(
+    hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4),
+    st.data(),
+)
+def test_split_and_unbind_pieces_get_their_own_gradients_and_unused_ones_zero(shape, data):
+    """Each piece of a split (or unbind) sends its gradient to its own place in the input;
+    pieces nothing used send zeros, a piece used twice sends the sum, and cutting the same
+    tensor twice adds both cuts' gradients."""
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+    x_value = data.draw(hnp.arrays(np.float64, shape, elements=st.floats(-2, 2)), label="x")
+    x = mg.tensor(x_value, requires_grad=True)
+    pieces = mg.unbind(x, axis=axis) if data.draw(st.booleans(), label="unbind") else mg.split(x, 1, axis=axis)
+    used = data.draw(st.lists(st.integers(0, len(pieces) - 1), max_size=4), label="pieces used")
+    whole = data.draw(st.booleans(), label="also cut the whole tensor again")
+    total = mg.tensor(0.0)
+    for k in used:  # a piece drawn twice is used twice
+        total = total + (pieces[k] * pieces[k]).sum()
+    if whole:
+        total = total + sum(piece.sum() for piece in mg.split(x, 1, axis=axis))
+    if not total.requires_grad:
+        return  # nothing used: no graph to walk
+    total.backward()
+    expected = np.zeros_like(x_value)
+    moved, target = np.moveaxis(x_value, axis, 0), np.moveaxis(expected, axis, 0)  # views: writes land in expected
+    for k in used:
+        target[k] += 2 * moved[k]
+    if whole:
+        expected += 1
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-12)
+
+
+def test_split_pieces_walked_twice_with_retain_graph():
+    """retain_graph=True: a second walk through the same split adds the same gradient again."""
+    x = mg.tensor(_rand((2, 6)), requires_grad=True)
+    a, b, c = mg.split(x, 2, axis=1)
+    out = (a * 2.0 + c * 3.0).sum()
+    out.backward(retain_graph=True)
+    first = x.grad.copy()
+    out.backward()
+    np.testing.assert_allclose(x.grad, 2 * first, rtol=1e-12)
+    np.testing.assert_array_equal(first, np.repeat([[2.0, 0.0, 3.0]], 2, axis=1).reshape(1, 6).repeat(2, axis=0))
+
+
 # ------------------------------------------------------------ backward's arguments
 
 

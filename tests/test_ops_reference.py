@@ -90,6 +90,7 @@ TORCH = {
     "log_softmax": lambda x, axis: torch.log_softmax(x, dim=axis),
     "concat": lambda *xs, axis: torch.cat(xs, dim=axis),
     "stack": lambda *xs, axis: torch.stack(xs, dim=axis),
+    "unbind": lambda x, axis: torch.unbind(x, dim=axis),
     "split-size": lambda x, axis, size: torch.split(x, size, dim=axis),
     "split-sections": lambda x, axis, sections: torch.split(x, sections, dim=axis),
 }

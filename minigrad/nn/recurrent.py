@@ -19,7 +19,7 @@ from minigrad.errors import ShapeError
 from minigrad.nn.cell import Cell, State
 from minigrad.nn.module import Module
 from minigrad.plugins import lookup
-from minigrad.tensor import Tensor, concat, stack, time_step
+from minigrad.tensor import Tensor, concat, stack, time_step, unbind
 
 
 def resolve_cell(cell: str | type[Cell]) -> type[Cell]:
@@ -166,13 +166,14 @@ class Recurrent(Module):
         if self.fuse_input:  # x_t U + b for every t in one matmul over all batch*steps rows
             with time_step(None, layer=layer, direction=way):  # belongs to every step: drawn outside them
                 projected = cell.input_projection(inputs.reshape(batch * steps, features))
-                projected = projected.reshape(batch, steps, projected.shape[-1])
+                projected = unbind(projected.reshape(batch, steps, projected.shape[-1]), axis=1)  # one op
         outputs: list[Tensor] = [None] * steps  # type: ignore[list-item]
         for t in order:
             with time_step(t + 1, layer=layer, direction=way):
                 if self.fuse_input:
-                    xu_t = projected[:, t]
+                    xu_t = projected[t]
                     xu_t.name = "xU_t"
+                    xu_t.tags = {**xu_t.tags, "step": t + 1}  # cut out with every step's slice: drawn in step t
                     h, new_s = cell.recurrence(xu_t, s)
                 else:
                     x_t = inputs[:, t, :]
