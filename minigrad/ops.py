@@ -126,14 +126,20 @@ def linear(x, weight, bias=None):
     if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
         raise ShapeError(f"linear: {x.shape} @ {weight.shape}ᵀ: the input's last axis must match the weight's columns")
 
-    rows_x = x.reshape(-1, x.shape[-1])  # (…, in) as one matrix: one BLAS call, not one per leading index
-    out = (rows_x @ weight.T).reshape(*x.shape[:-1], weight.shape[0])
+    # (…, in) as one matrix of rows: one BLAS call, not one per leading index
+    rows_x = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+    out = rows_x @ weight.T
+    if x.ndim != 2:
+        out = out.reshape(*x.shape[:-1], weight.shape[0])
     if bias is not None:
         out += bias
 
     def backward(g):
-        rows_g = g.reshape(-1, g.shape[-1])
-        grad_x, grad_weight = (rows_g @ weight).reshape(x.shape), ProductSum(rows_g, rows_x)
+        rows_g = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+        grad_x = rows_g @ weight
+        if x.ndim != 2:
+            grad_x = grad_x.reshape(x.shape)
+        grad_weight = ProductSum(rows_g, rows_x)
         return (grad_x, grad_weight) if bias is None else (grad_x, grad_weight, g)  # unbroadcast sums g for b
 
     return out, backward
@@ -165,9 +171,8 @@ def tanh(a):
     out = np.tanh(a)
 
     def backward(g):
-        slope = np.multiply(out, out, out=np.empty_like(out))  # 1 - tanh², in place: one temporary, not three
-        np.subtract(1, slope, out=slope)
-        slope *= g
+        slope = 1 - out * out  # tanh' = 1 - tanh²
+        slope *= g  # in place: no third array
         return (slope,)
 
     return out, backward
@@ -176,9 +181,8 @@ def tanh(a):
 def _stable_sigmoid(a):
     """1 / (1 + e^-a), computed as (1 + tanh(a/2)) / 2, the same function: tanh never overflows,
     so no e^-a of a very negative a can reach inf (and no warning needs silencing)."""
-    out = np.multiply(a, 0.5, out=np.empty_like(a))  # an array even for 0-d input, so ops can write into it
-    np.tanh(out, out=out)
-    out *= 0.5
+    out = np.tanh(a * 0.5)
+    out *= 0.5  # in place: no more arrays (for 0-d input NumPy gives scalars, and these rebind)
     out += 0.5
     return out
 
@@ -189,7 +193,7 @@ def sigmoid(a):
     out = _stable_sigmoid(a)
 
     def backward(g):
-        slope = np.subtract(1, out, out=np.empty_like(out))  # σ' = σ (1 - σ), in place: one temporary, not three
+        slope = 1 - out  # σ' = σ (1 - σ), then times g, in place: one array, not three
         slope *= out
         slope *= g
         return (slope,)
