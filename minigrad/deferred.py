@@ -76,34 +76,3 @@ class Scatter(Deferred):
             else:
                 np.add.at(total, index, grad)  # an index array may repeat an element
         return total
-
-
-class Cut:
-    """How one op cut an array into pieces (split, unbind): what their gradients share."""
-
-    def __init__(self, shape: tuple[int, ...], dtype: np.dtype, join: Any, axis: int, piece_shapes: list):
-        self.shape, self.dtype, self.join, self.axis, self.piece_shapes = shape, dtype, join, axis, piece_shapes
-
-
-class Pieces(Deferred):
-    """The gradients of the pieces of one cut, each in its own slot, joined by one
-    concatenate or stack when needed: one pass over the array, where zeros and an addition
-    per piece would make a pass per piece. A piece that received no gradient joins as zeros."""
-
-    def __init__(self, cut: Cut, k: int, grad: np.ndarray):
-        self.cut, self.shape = cut, cut.shape
-        self.slots: list[np.ndarray | None] = [None] * len(cut.piece_shapes)
-        self.slots[k] = grad
-
-    def merged(self, other: Pieces) -> Any:
-        if other.cut is not self.cut:  # the same array cut twice: add the two whole gradients
-            return self.value() + other.value()
-        for k, grad in enumerate(other.slots):
-            if grad is not None:
-                self.slots[k] = grad if self.slots[k] is None else self.slots[k] + grad
-        return self
-
-    def value(self) -> np.ndarray:
-        cut = self.cut
-        grads = [g if g is not None else np.zeros(shape, cut.dtype) for g, shape in zip(self.slots, cut.piece_shapes)]
-        return cut.join(grads, axis=cut.axis, dtype=cut.dtype)

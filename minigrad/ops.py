@@ -2,7 +2,8 @@
 
 Each entry takes NumPy arrays and returns ``(out, backward)``, where ``backward(g)``
 maps the gradient ``g = dL/d(out)`` to one gradient per array input (``dL/d(input)``).
-An op with several outputs (split) returns a tuple of them and ``backward(k, g)``.
+An op with several outputs (split) returns a tuple of them, and its ``backward`` takes a
+tuple of their gradients, None for an output nothing used.
 ``@primitive`` (in tensor.py) makes the entry work on Tensors and records it on the
 tape. Where an op broadcasts, its backward may return output-shaped gradients:
 ``unbroadcast`` sums them back to each input's shape, once, for every op.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigrad.deferred import Cut, Pieces, ProductSum, Scatter
+from minigrad.deferred import ProductSum, Scatter
 from minigrad.errors import ShapeError
 from minigrad.tensor import primitive
 
@@ -357,21 +358,23 @@ def stack(*arrays, axis=0):
     return out, backward
 
 
+def _zeros_for_unused(grads, pieces):
+    """The pieces' gradients, zeros where a piece was not used."""
+    return [np.zeros_like(piece) if g is None else g for g, piece in zip(grads, pieces)]
+
+
 @primitive
 def split(a, *, sizes, axis=0):
-    """Pieces of the given sizes along an axis, views of ``a``. Each piece's gradient goes
-    into its own slot; the slots are joined once (deferred.py)."""
+    """Pieces of the given sizes along an axis, views of ``a``; their gradients are joined once."""
     before, start, pieces = (slice(None),) * (axis % a.ndim), 0, []
     for size in sizes:  # basic slices, not np.split: several times less overhead
         pieces.append(a[(*before, slice(start, start + size))])
         start += size
-    pieces = tuple(pieces)
-    cut = Cut(a.shape, a.dtype, np.concatenate, axis, [piece.shape for piece in pieces])
 
-    def backward(k, g):
-        return (Pieces(cut, k, g),)
+    def backward(grads):
+        return (np.concatenate(_zeros_for_unused(grads, pieces), axis=axis),)
 
-    return pieces, backward
+    return tuple(pieces), backward
 
 
 @primitive
@@ -379,9 +382,8 @@ def unbind(a, *, axis=0):
     """The slices along an axis, that axis removed: stack's inverse. Their gradients are
     stacked once."""
     slices = tuple(np.moveaxis(a, axis, 0))
-    cut = Cut(a.shape, a.dtype, np.stack, axis % a.ndim, [s.shape for s in slices])
 
-    def backward(k, g):
-        return (Pieces(cut, k, g),)
+    def backward(grads):
+        return (np.stack(_zeros_for_unused(grads, slices), axis=axis),)
 
     return slices, backward

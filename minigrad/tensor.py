@@ -21,6 +21,7 @@ import functools
 import itertools
 import numbers
 import operator
+import weakref
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -112,7 +113,9 @@ class Tensor:
     """
 
     __array_ufunc__ = None  # `ndarray + Tensor` defers to Tensor.__radd__ instead of looping in NumPy
-    __slots__ = ("data", "grad", "requires_grad", "name", "op", "parents", "tags", "_backward", "_created")
+    __slots__ = (
+        "data", "grad", "requires_grad", "name", "op", "parents", "tags", "_backward", "_created", "__weakref__"
+    )  # fmt: skip
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None):
         self.data: np.ndarray = _as_array(data, dtype)
@@ -132,7 +135,7 @@ class Tensor:
         self._created = next(_creation_order)  # after every input's: backward() and pictures sort by it
 
     def __getstate__(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in Tensor.__slots__ if name != "_created"}
+        return {name: getattr(self, name) for name in Tensor.__slots__ if name not in ("_created", "__weakref__")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickled or deep-copied: a new creation number, after those of its (already rebuilt) parents."""
@@ -415,6 +418,11 @@ def _backpropagate(
                 f"backward: the graph through {node.op!r} was freed by an earlier backward(); "
                 "pass retain_graph=True to the first backward() to walk it again"
             )
+        if type(backward) is _Joint:  # one of several outputs: the op's backward takes all their gradients
+            joint, g = backward, backward.gather(node, g, grads, wanted, found)
+            backward = joint.backward
+            if not retain_graph:
+                joint.free()
         for parent, parent_grad in zip(node.parents, backward(g)):
             if parent_grad is None or not parent.requires_grad:
                 continue
@@ -480,7 +488,9 @@ def primitive(forward: Callable[..., tuple[np.ndarray, Callable]]) -> Callable[.
     The wrapped function unwraps Tensor inputs to arrays, calls ``forward`` and, when
     a gradient is wanted, records the result on the tape. ``backward(g)`` returns one
     gradient per Tensor input, shaped like the output where the op broadcast;
-    ``backward()`` in this file reduces it with ``unbroadcast``.
+    ``backward()`` in this file reduces it with ``unbroadcast``. A ``forward`` that returns a
+    tuple of arrays makes an op with several outputs (``split``): a Tensor for each, and
+    ``backward`` then takes a tuple of their gradients (None for an output nothing used).
     """
     name = forward.__name__
 
@@ -512,9 +522,45 @@ def primitive(forward: Callable[..., tuple[np.ndarray, Callable]]) -> Callable[.
 
 
 def _record_pieces(pieces: tuple, name: str, parents: tuple[Tensor, ...], backward: Callable) -> tuple[Tensor, ...]:
-    if _grad_enabled and any(t.requires_grad for t in parents):
-        return tuple(Tensor._from_op(p, name, parents, functools.partial(backward, k)) for k, p in enumerate(pieces))
-    return tuple(Tensor._from_op(piece) for piece in pieces)
+    if not (_grad_enabled and any(t.requires_grad for t in parents)):
+        return tuple(Tensor._from_op(piece) for piece in pieces)
+    joint = _Joint(backward)
+    outputs = tuple(Tensor._from_op(piece, name, parents, joint) for piece in pieces)
+    joint.outputs = [weakref.ref(output) for output in outputs]  # weak: the outputs hold `joint`, so no cycle
+    return outputs
+
+
+class _Joint:
+    """The backward of an op with several outputs (split, unbind), shared by all of them.
+
+    Its outputs were made together, so everything computed from any of them was made later:
+    when the walk reaches the first of them, every output's gradient is complete, and the
+    op's backward runs once, on all of them (None for an output nothing used).
+    """
+
+    def __init__(self, backward: Callable):
+        self.backward = backward
+        self.outputs: list[weakref.ref] = []
+
+    def gather(self, node: Tensor, g: np.ndarray, grads: dict, wanted: set | None, found: dict) -> tuple:
+        """Every output's gradient, ``g`` being ``node``'s; the others are taken out of ``grads``."""
+        gathered = []
+        for ref in self.outputs:
+            output = ref()
+            other = g if output is node else grads.pop(output, None)
+            if isinstance(other, Deferred):
+                other = other.value()
+            if other is not None and wanted is not None and output in wanted:
+                found[output] = other
+            gathered.append(other)
+        return tuple(gathered)
+
+    def free(self) -> None:
+        """Drop the saved arrays from every output (backward() without retain_graph)."""
+        for ref in self.outputs:
+            output = ref()
+            if output is not None:
+                output._backward = None
 
 
 def concat(tensors: list[Tensor], axis: int = 0) -> Tensor:

@@ -192,6 +192,22 @@ def test_split_pieces_walked_twice_with_retain_graph():
     np.testing.assert_array_equal(first, np.repeat([[2.0, 0.0, 3.0]], 2, axis=1).reshape(1, 6).repeat(2, axis=0))
 
 
+def test_split_pieces_are_freed_together_and_gradients_reach_each_piece():
+    """Without retain_graph a second walk through any piece of a split raises GraphFreedError;
+    mg.gradients returns each piece's own gradient (zeros for a piece nothing used)."""
+    x = mg.tensor(_rand((2, 6)), requires_grad=True)
+    a, b, c = mg.split(x, 2, axis=1)
+    out = (a * 2.0).sum() + (c * c).sum()
+    grad_a, grad_b, grad_c = mg.gradients(out, [a, b, c], retain_graph=True)
+    np.testing.assert_array_equal(grad_a, np.full((2, 2), 2.0))
+    np.testing.assert_array_equal(grad_b, np.zeros((2, 2)))
+    np.testing.assert_allclose(grad_c, 2 * c.data, rtol=1e-12)
+    assert x.grad is None  # gradients() leaves .grad alone
+    out.backward()
+    with pytest.raises(mg.GraphFreedError):
+        (c * 1.0).sum().backward()
+
+
 # ------------------------------------------------------------ backward's arguments
 
 
