@@ -24,12 +24,12 @@ class GRUCell(mg.nn.Cell):
         return mg.nn.linear(x, self.weight_ih, self.bias_ih)  # the three gates' x_t part at once
 
     def recurrence(self, xu, h):
-        x_r, x_z, x_n = mg.split(xu, self.hidden_size, axis=1)
-        h_r, h_z, h_n = mg.split(mg.nn.linear(h, self.weight_hh, self.bias_hh), self.hidden_size, axis=1)
-        r = (x_r + h_r).sigmoid()
-        z = (x_z + h_z).sigmoid()
+        both_gates = [2 * self.hidden_size, self.hidden_size]  # (r, z) and n
+        x_rz, x_n = mg.split(xu, both_gates, axis=1)
+        h_rz, h_n = mg.split(mg.nn.linear(h, self.weight_hh, self.bias_hh), both_gates, axis=1)
+        r, z = mg.split((x_rz + h_rz).sigmoid(), self.hidden_size, axis=1)  # one sigmoid for both gates
         n = (x_n + r * h_n).tanh()
-        h = (1 - z) * n + z * h
+        h = n + z * (h - n)  # (1 - z) * n + z * h, with one op fewer
         h.name = "h_t"  # names show in graph pictures, with t replaced by the step
         return h, h
 
