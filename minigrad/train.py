@@ -22,6 +22,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from minigrad.checkpoint import load_with_extras, save
+from minigrad.collector import collector_paused
 from minigrad.nn.clip import clip_grad_norm_
 from minigrad.nn.module import Module
 from minigrad.optim import Adam, AdamW, load_optimizer_state, optimizer_state
@@ -61,13 +62,15 @@ class Trainer:
         self.optimizer.lr = self.task.learning_rate(epoch)
         parts = self.task.batches(self.data["train"], self.config.batch_size, self.shuffle)
         for batch in tqdm(parts, desc=f"epoch {epoch}", leave=False, disable=not self.progress):
-            self.optimizer.zero_grad()
-            loss = self.task.loss(self.model, batch)
-            loss.backward()
-            if self.config.clip > 0:
-                clip_grad_norm_(self.model.parameters(), self.config.clip)
-            self.optimizer.step()
-            losses.append(loss.item())
+            with collector_paused():  # the whole step: its tape is freed before anything would scan it
+                self.optimizer.zero_grad()
+                loss = self.task.loss(self.model, batch)
+                loss.backward()
+                if self.config.clip > 0:
+                    clip_grad_norm_(self.model.parameters(), self.config.clip)
+                self.optimizer.step()
+                losses.append(loss.item())
+                del loss
         return float(np.mean(losses))
 
     def validate(self) -> dict[str, float]:

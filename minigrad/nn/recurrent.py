@@ -9,12 +9,11 @@ direction (``mg.time_step``) so the graph view can draw the unrolled network.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from minigrad.collector import collector_paused
 from minigrad.errors import ShapeError
 from minigrad.nn.cell import Cell, State
 from minigrad.nn.module import Module
@@ -130,7 +129,7 @@ class Recurrent(Module):
 
     # -- running ----------------------------------------------------------------------
     def forward(self, x: Tensor, state: State | None = None, lengths: Any = None) -> tuple[Tensor, State]:
-        with _cycle_collector_paused():
+        with collector_paused():  # the tape needs no rescanning while it grows (collector.py)
             return self._unroll_layers(x, state, lengths)
 
     def _unroll_layers(self, x: Tensor, state: State | None, lengths: Any) -> tuple[Tensor, State]:
@@ -219,21 +218,6 @@ class Recurrent(Module):
                 x = next_input(h)
         h_n = _map_state(lambda *parts: stack(list(parts), axis=0), *states)
         return stack(outputs, axis=1), h_n
-
-
-@contextlib.contextmanager
-def _cycle_collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector, off while the loop unrolls: every op adds tensors that
-    stay alive until backward() and form no cycles (reference counting frees the tape), yet each
-    full collection rescans them all. Measured on 1,000 RNN steps (batch 8, hidden 32): the
-    forward pass takes half the time. A collector already off stays off."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _describe_state(state: State) -> str:
