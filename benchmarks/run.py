@@ -283,7 +283,10 @@ def main() -> None:
     import importlib.metadata
 
     try:
-        torch_version = f"PyTorch {importlib.metadata.version('torch')} (rows at T=32, H=128, timed in a process of their own, divided by the floor timed here)"
+        torch_version = (
+            f"PyTorch {importlib.metadata.version('torch')} "
+            "(rows at T=32, H=128, timed in a process of their own, divided by the floor timed here)"
+        )
     except importlib.metadata.PackageNotFoundError:
         torch_version = "PyTorch not installed"
     if args.quick:
