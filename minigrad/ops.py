@@ -120,7 +120,7 @@ def linear(x, weight, bias=None):
     """x Wᵀ + b: the affine map of every layer and cell, with PyTorch's weight layout (out, in).
 
     The bias is added to the product in place (one array, not two) and may be any array
-    that broadcasts to the output: a cell passes its x_t U + b here (PyTorch's addmm).
+    that broadcasts to the product's shape: a cell passes its x_t U + b here (PyTorch's addmm).
     The weight gradient Σ gᵀx is kept factored (deferred.py), so a weight used at every
     time step gets one matmul over all steps' rows instead of one per step.
     """
@@ -133,7 +133,9 @@ def linear(x, weight, bias=None):
     if x.ndim != 2:
         out = out.reshape(*x.shape[:-1], weight.shape[0])
     if bias is not None:
-        out += bias
+        if bias.dtype != out.dtype:  # NumPy's type promotion, as in every op: a float64 bias gives float64
+            out = out.astype(np.result_type(out, bias))
+        out += bias  # the bias must broadcast to the product, as in PyTorch
 
     def backward(g):
         rows_g = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
@@ -358,21 +360,23 @@ def stack(*arrays, axis=0):
     return out, backward
 
 
-def _zeros_for_unused(grads, pieces):
+def _zeros_for_unused(grads, shapes, dtype):
     """The pieces' gradients, zeros where a piece was not used."""
-    return [np.zeros_like(piece) if g is None else g for g, piece in zip(grads, pieces)]
+    return [np.zeros(shape, dtype) if g is None else g for g, shape in zip(grads, shapes)]
 
 
 @primitive
 def split(a, *, sizes, axis=0):
     """Pieces of the given sizes along an axis, views of ``a``; their gradients are joined once."""
-    before, start, pieces = (slice(None),) * (axis % a.ndim), 0, []
+    before = (slice(None),) * (axis % a.ndim)
+    pieces, start = [], 0
     for size in sizes:  # basic slices, not np.split: several times less overhead
         pieces.append(a[(*before, slice(start, start + size))])
         start += size
+    shapes = [piece.shape for piece in pieces]
 
     def backward(grads):
-        return (np.concatenate(_zeros_for_unused(grads, pieces), axis=axis),)
+        return (np.concatenate(_zeros_for_unused(grads, shapes, a.dtype), axis=axis),)
 
     return tuple(pieces), backward
 
@@ -382,8 +386,9 @@ def unbind(a, *, axis=0):
     """The slices along an axis, that axis removed: stack's inverse. Their gradients are
     stacked once."""
     slices = tuple(np.moveaxis(a, axis, 0))
+    shapes = [piece.shape for piece in slices]
 
     def backward(grads):
-        return (np.stack(_zeros_for_unused(grads, slices), axis=axis),)
+        return (np.stack(_zeros_for_unused(grads, shapes, a.dtype), axis=axis),)
 
     return slices, backward

@@ -17,6 +17,7 @@ so this walk *is* backpropagation through time (BPTT).
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import itertools
 import numbers
@@ -324,6 +325,9 @@ class Tensor:
     def split(self, split_size_or_sections: int | list[int], axis: int = 0) -> list[Tensor]:
         return split(self, split_size_or_sections, axis)
 
+    def unbind(self, axis: int = 0) -> tuple[Tensor, ...]:
+        return unbind(self, axis)
+
 
 def tensor(data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None) -> Tensor:
     """Make a Tensor from numbers, nested lists or a NumPy array (floats default to float64).
@@ -419,10 +423,7 @@ def _backpropagate(
                 "pass retain_graph=True to the first backward() to walk it again"
             )
         if type(backward) is _Joint:  # one of several outputs: the op's backward takes all their gradients
-            joint, g = backward, backward.gather(node, g, grads, wanted, found)
-            backward = joint.backward
-            if not retain_graph:
-                joint.free()
+            g, backward = backward.gather(node, g, grads, wanted, found), backward.backward
         for parent, parent_grad in zip(node.parents, backward(g)):
             if parent_grad is None or not parent.requires_grad:
                 continue
@@ -510,7 +511,7 @@ def primitive(forward: Callable[..., tuple[np.ndarray, Callable]]) -> Callable[.
             reason = "cannot be broadcast together" if "broadcast" in str(error) else str(error).strip()
             kind = IndexError if isinstance(error, IndexError) else ShapeError  # IndexError ends `for row in x`
             raise kind(f"{name}: {shapes}: {reason}") from None
-        if type(out) is tuple:  # several outputs (split): a Tensor each; backward(k, g) serves output k
+        if type(out) is tuple:  # several outputs (split): a Tensor each, sharing one backward
             return _record_pieces(out, name, tensors, backward)
         if _grad_enabled:
             for t in tensors:
@@ -530,6 +531,11 @@ def _record_pieces(pieces: tuple, name: str, parents: tuple[Tensor, ...], backwa
     return outputs
 
 
+def _gone() -> None:
+    """Stands in for the weak reference to an output that no longer exists."""
+    return None
+
+
 class _Joint:
     """The backward of an op with several outputs (split, unbind), shared by all of them.
 
@@ -540,7 +546,7 @@ class _Joint:
 
     def __init__(self, backward: Callable):
         self.backward = backward
-        self.outputs: list[weakref.ref] = []
+        self.outputs: list[Callable[[], Tensor | None]] = []
 
     def gather(self, node: Tensor, g: np.ndarray, grads: dict, wanted: set | None, found: dict) -> tuple:
         """Every output's gradient, ``g`` being ``node``'s; the others are taken out of ``grads``."""
@@ -555,12 +561,14 @@ class _Joint:
             gathered.append(other)
         return tuple(gathered)
 
-    def free(self) -> None:
-        """Drop the saved arrays from every output (backward() without retain_graph)."""
-        for ref in self.outputs:
-            output = ref()
-            if output is not None:
-                output._backward = None
+    def __deepcopy__(self, memo: dict) -> _Joint:
+        """A copied graph gets a joint of its own over copies of every output, all made before
+        anything computed from them, so the rule above holds in the copy too."""
+        copied = _Joint(self.backward)  # a function of saved arrays: shared, as deepcopy shares functions
+        memo[id(self)] = copied
+        outputs = [ref() for ref in self.outputs]
+        copied.outputs = [_gone if out is None else weakref.ref(copy.deepcopy(out, memo)) for out in outputs]
+        return copied
 
 
 def concat(tensors: list[Tensor], axis: int = 0) -> Tensor:

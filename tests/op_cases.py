@@ -178,10 +178,12 @@ def linear_operands(draw) -> Example:
 
 @st.composite
 def linear_bias_operands(draw) -> Example:
-    """x (..., in), a weight (out, in) and a bias of shape (out,) or the output's (a cell's xU + b)."""
+    """x (..., in), a weight (out, in) and a bias that broadcasts to the output: (out,) as in a
+    layer, the output's own shape as a cell's xU + b, or any trailing axes, some of them 1."""
     x, weight = draw(linear_operands()).arrays
     out_shape = x.shape[:-1] + weight.shape[:1]
-    bias_shape = draw(st.sampled_from([out_shape[-1:], out_shape]))
+    trailing = out_shape[len(out_shape) - draw(st.integers(1, len(out_shape))) :]
+    bias_shape = tuple(draw(st.sampled_from([1, side])) for side in trailing)
     return Example((x, weight, draw(arrays(bias_shape))))
 
 

@@ -6,6 +6,7 @@ backward() raises, no_grad, detach, time_step tags, dtypes and broadcasting.
 
 from __future__ import annotations
 
+import copy
 import sys
 
 import hypothesis.extra.numpy as hnp
@@ -192,20 +193,44 @@ def test_split_pieces_walked_twice_with_retain_graph():
     np.testing.assert_array_equal(first, np.repeat([[2.0, 0.0, 3.0]], 2, axis=1).reshape(1, 6).repeat(2, axis=0))
 
 
-def test_split_pieces_are_freed_together_and_gradients_reach_each_piece():
-    """Without retain_graph a second walk through any piece of a split raises GraphFreedError;
-    mg.gradients returns each piece's own gradient (zeros for a piece nothing used)."""
+def test_gradients_reach_each_piece_and_sibling_pieces_walk_separately():
+    """mg.gradients returns each piece's own gradient (zeros for a piece nothing used); a
+    backward() through one piece leaves its siblings walkable, as in PyTorch."""
     x = mg.tensor(_rand((2, 6)), requires_grad=True)
     a, b, c = mg.split(x, 2, axis=1)
     out = (a * 2.0).sum() + (c * c).sum()
-    grad_a, grad_b, grad_c = mg.gradients(out, [a, b, c], retain_graph=True)
+    grad_a, grad_b, grad_c = mg.gradients(out, [a, b, c])
     np.testing.assert_array_equal(grad_a, np.full((2, 2), 2.0))
     np.testing.assert_array_equal(grad_b, np.zeros((2, 2)))
     np.testing.assert_allclose(grad_c, 2 * c.data, rtol=1e-12)
     assert x.grad is None  # gradients() leaves .grad alone
-    out.backward()
-    with pytest.raises(mg.GraphFreedError):
-        (c * 1.0).sum().backward()
+    (a * 3.0).sum().backward()
+    (b * 5.0).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.repeat([[3.0, 5.0, 0.0]], 2, axis=1).repeat(2, axis=0))
+
+
+@pytest.mark.parametrize("cut", ["split", "unbind", "recurrent"])
+def test_a_deep_copied_graph_walks_like_the_original(cut):
+    """copy.deepcopy of a loss copies its whole tape, pieces of a split or unbind included:
+    backward() through the copy gives the original's gradients, and leaves the original
+    walkable."""
+    mg.manual_seed(0)
+    x = mg.tensor(_rand((2, 3, 4)), requires_grad=True)
+    if cut == "split":
+        a, b, c = mg.split(x, [1, 1, 2], axis=2)
+        loss = (a * 2.0).sum() + (c * c).sum()
+    elif cut == "unbind":
+        pieces = mg.unbind(x, axis=1)
+        loss = (pieces[0] * pieces[2]).sum() + pieces[2].tanh().sum()
+    else:
+        output, _ = mg.nn.Recurrent("lstm", 4, 3)(x)
+        loss = (output[:, -1] ** 2).sum()
+    copied = copy.deepcopy(loss)
+    copied_x = next(t for t in mg.viz.tape.collect(copied) if t.op is None and t.shape == x.shape)
+    copied.backward()
+    loss.backward()
+    np.testing.assert_allclose(copied_x.grad, x.grad, rtol=1e-12)
+    assert np.abs(x.grad).sum() > 0
 
 
 # ------------------------------------------------------------ backward's arguments
@@ -337,6 +362,26 @@ def test_time_step_tags_nodes_and_nesting_restores():
     assert b.tags == {"step": 4, "layer": 1, "direction": "reverse"} and b.step == 4
     assert c.tags == {"step": 3, "layer": 1}
     assert after.step is None and after.tags == {}
+
+
+def test_time_step_as_a_decorator_restores_tags_in_recursion():
+    """@mg.time_step(t) on a recursive function: each call tags its ops, and the tags in
+    force before the outermost call are back after it."""
+    x = mg.tensor(1.0, requires_grad=True)
+    made = []
+
+    @mg.time_step(5, layer=2)
+    def chain(depth):
+        made.append(x * 2.0)
+        if depth:
+            chain(depth - 1)
+        made.append(x * 3.0)
+
+    with mg.time_step(1):
+        chain(3)
+        after = x * 4.0
+    assert all(t.tags == {"step": 5, "layer": 2} for t in made)
+    assert after.tags == {"step": 1}
 
 
 def test_time_step_restores_after_exception():

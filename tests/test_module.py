@@ -244,6 +244,25 @@ def test_linear_matches_x_w_transpose_plus_b(in_features, out_features, batch_sh
     np.testing.assert_allclose(y.data, expected, rtol=1e-12, atol=1e-12)
 
 
+def test_linear_with_a_bias_of_another_dtype_promotes_as_numpy_does():
+    """float32 x W with a float64 bias gives float64, and integer x W with a float bias gives
+    floats, as x @ W.T + b does in NumPy."""
+    w32 = mg.tensor(np.ones((3, 2)), dtype=np.float32, requires_grad=True)
+    out = mg.nn.linear(mg.tensor(np.ones((4, 2)), dtype=np.float32), w32, mg.tensor(np.full(3, 0.5)))
+    assert out.dtype == np.float64
+    out.sum().backward()
+    assert w32.grad.dtype == np.float32
+    integers = mg.nn.linear(mg.tensor(np.ones((4, 2), dtype=int)), mg.tensor(np.ones((3, 2), dtype=int)), 0.5)
+    np.testing.assert_array_equal(integers.data, np.full((4, 3), 2.5))
+
+
+def test_linear_bias_that_would_enlarge_the_output_is_a_shape_error():
+    """The bias must broadcast to x Wᵀ's shape (as in PyTorch): one line naming the op and shapes."""
+    x, w = mg.tensor(np.ones((4, 2))), mg.tensor(np.ones((3, 2)))
+    with pytest.raises(mg.ShapeError, match=r"linear: \(4, 2\) and \(3, 2\) and \(2, 4, 3\)"):
+        mg.nn.linear(x, w, mg.tensor(np.ones((2, 4, 3))))
+
+
 def test_linear_gradients_pass_gradcheck():
     """Linear's weight, bias and input gradients agree with finite differences."""
     mg.manual_seed(0)

@@ -492,7 +492,7 @@ def test_gradient_view_colours_every_node_from_the_palette_and_adds_a_legend():
     assert "gradient" in legend[0].attrs["label"]
     coloured = 0
     for node, attrs in g.nodes.items():
-        if node in legend[0].nodes or node.startswith(("anchor_", "time_axis_")):
+        if node in legend[0].nodes or node.startswith("anchor_"):
             continue
         if attrs["fillcolor"] == FILL["input"]:
             assert "‖grad‖" not in attrs["label"]
