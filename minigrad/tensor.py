@@ -550,15 +550,21 @@ class _Joint:
 
     def gather(self, node: Tensor, g: np.ndarray, grads: dict, wanted: set | None, found: dict) -> tuple:
         """Every output's gradient, ``g`` being ``node``'s; the others are taken out of ``grads``."""
-        gathered = []
+        gathered, reached = [], False
         for ref in self.outputs:
             output = ref()
+            reached = reached or output is node
             other = g if output is node else grads.pop(output, None)
             if isinstance(other, Deferred):
                 other = other.value()
             if other is not None and wanted is not None and output in wanted:
                 found[output] = other
             gathered.append(other)
+        if not reached:  # a copy.copy of one output: which output it stands for is unknown
+            raise RuntimeError(
+                f"backward: this tensor is a shallow copy of one output of {node.op!r}; "
+                "deep-copy the whole graph (copy.deepcopy of the loss) or detach() the copy"
+            )
         return tuple(gathered)
 
     def __deepcopy__(self, memo: dict) -> _Joint:

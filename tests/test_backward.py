@@ -209,6 +209,15 @@ def test_gradients_reach_each_piece_and_sibling_pieces_walk_separately():
     np.testing.assert_array_equal(x.grad, np.repeat([[3.0, 5.0, 0.0]], 2, axis=1).repeat(2, axis=0))
 
 
+def test_a_shallow_copy_of_a_piece_refuses_to_walk_with_a_clear_error():
+    """copy.copy of one output of a split shares its backward without being one of its
+    outputs: backward() says so, rather than dropping its gradient."""
+    x = mg.tensor(_rand((2, 4)), requires_grad=True)
+    a, _ = mg.split(x, 2, axis=1)
+    with pytest.raises(RuntimeError, match="shallow copy of one output of 'split'"):
+        copy.copy(a).sum().backward()
+
+
 @pytest.mark.parametrize("cut", ["split", "unbind", "recurrent"])
 def test_a_deep_copied_graph_walks_like_the_original(cut):
     """copy.deepcopy of a loss copies its whole tape, pieces of a split or unbind included:
