@@ -157,7 +157,7 @@ def main() -> None:
     graph_command("lstm --steps 3", "lstm_unrolled.svg")
     graph_command("lstm --steps 3 --folded", "lstm_folded.svg")
     graph_command("rnn --steps 3 --layers 2 --bidirectional", "bidirectional.svg")
-    graph_command("lstm --steps 14", "lstm_collapsed.svg")
+    graph_command("lstm --steps 16", "lstm_collapsed.svg")
 
     # (e) gradient flow: the command line itself, which prints its table
     flow = ["gradflow", "--steps", "50", "--iterations", "300", "--quiet", "-o"]
