@@ -523,10 +523,10 @@ def primitive(forward: Callable[..., tuple[np.ndarray, Callable]]) -> Callable[.
 
 
 def _record_pieces(pieces: tuple, name: str, parents: tuple[Tensor, ...], backward: Callable) -> tuple[Tensor, ...]:
-    if not (_grad_enabled and any(t.requires_grad for t in parents)):
-        return tuple(Tensor._from_op(piece) for piece in pieces)
+    if not (_grad_enabled and [t for t in parents if t.requires_grad]):
+        return tuple([Tensor._from_op(piece) for piece in pieces])
     joint = _Joint(backward)
-    outputs = tuple(Tensor._from_op(piece, name, parents, joint) for piece in pieces)
+    outputs = tuple([Tensor._from_op(piece, name, parents, joint) for piece in pieces])
     joint.outputs = [weakref.ref(output) for output in outputs]  # weak: the outputs hold `joint`, so no cycle
     return outputs
 
@@ -593,10 +593,11 @@ def split(x: Tensor, split_size_or_sections: int | list[int], axis: int = 0) -> 
     An int is the size of each piece (the last may be smaller); a list gives each size.
     The pieces are views of ``x``, made by one op; their gradients join into one array.
     """
-    if not -x.ndim <= axis < x.ndim:
-        raise ShapeError(f"split: axis {axis} is out of range for a tensor of shape {x.shape}")
-    length = x.shape[axis]
-    if isinstance(split_size_or_sections, numbers.Integral):
+    shape = x.data.shape
+    if not -len(shape) <= axis < len(shape):
+        raise ShapeError(f"split: axis {axis} is out of range for a tensor of shape {shape}")
+    length = shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
         size = int(split_size_or_sections)
         if size <= 0:
             raise ValueError(f"split: the piece size must be positive, got {size}")
