@@ -59,8 +59,11 @@ def test_echo_data(steps, samples):
     assert not np.array_equal(data["train"][0][: samples // 4], data["valid"][0])
 
 
-def test_echo_data_comes_from_the_generator_given():
-    task = ECHO(ECHO.Config(samples=8))
+@pytest.mark.parametrize("name", ["echo", "future-echo"])
+def test_generated_data_comes_from_the_generator_given(name):
+    """The same generator state gives the same samples; another state, others."""
+    task_class = mg.tasks()[name]
+    task = task_class(task_class.Config(samples=8))
     one, again = task.make_data(np.random.default_rng(1)), task.make_data(np.random.default_rng(1))
     other = task.make_data(np.random.default_rng(2))
     assert np.array_equal(one["train"][0], again["train"][0])
