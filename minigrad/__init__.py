@@ -8,31 +8,18 @@ backpropagation unrolls through time.
 """
 
 from minigrad import nn, ops, optim, plugins, testing, viz
-from minigrad.allocator import tune_malloc
+from minigrad.autograd import primitive
+from minigrad.grad_mode import detect_anomaly, is_grad_enabled, no_grad, time_step
 from minigrad.checkpoint import CheckpointError, load, save
-from minigrad.errors import GradcheckError, GraphFreedError, ShapeError
+from minigrad.errors import AnomalyError, GradcheckError, GraphFreedError, ShapeError
 from minigrad.gradcheck import gradcheck
 from minigrad.hookspecs import hookimpl
 from minigrad.ops import exp, log, log_softmax, matmul, relu, sigmoid, softmax, softplus, tanh
 from minigrad.rng import default_rng, manual_seed
 from minigrad.task import Task, TaskConfig, r2_score
-from minigrad.tensor import (
-    Tensor,
-    concat,
-    gradients,
-    is_grad_enabled,
-    no_grad,
-    primitive,
-    split,
-    stack,
-    tensor,
-    time_step,
-    unbind,
-)
+from minigrad.tensor import Tensor, concat, gradients, split, stack, tensor, unbind
 
 __version__ = "0.1.0"
-
-tune_malloc()  # see allocator.py: without it, every training step page-faults on its arrays
 
 
 def cells() -> dict[str, type]:
@@ -49,6 +36,8 @@ __all__ = [
     "Tensor",
     "tensor",
     "no_grad",
+    "detect_anomaly",
+    "AnomalyError",
     "is_grad_enabled",
     "time_step",
     "gradients",

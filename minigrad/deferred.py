@@ -1,4 +1,5 @@
-"""Deferred gradients: sums the backward walk keeps factored until a node needs the value.
+"""Deferred gradients: sums the backward walk keeps factored until a node needs the value,
+and the joint backward of an op with several outputs, deferred until all their gradients are in.
 
 An unrolled network uses each weight once per time step, so its gradient is a sum of T
 pieces. Added one by one, that is T small matrix products and T additions; kept as
@@ -6,13 +7,15 @@ factors, it is one product over all T*B rows at the end -- the trick a hand-writ
 BPTT uses. The same holds for a tensor sliced once per step: T zero-filled copies
 become one array with T slices written into it.
 
-Ops may return these from backward; ``_backpropagate`` adds them with ``+`` and calls
-``value()`` before a gradient is handed to an op's backward or stored in ``.grad``.
+Ops may return these from backward; the walk (autograd.py) adds them with ``+`` and
+``resolve``s them before a gradient is handed to an op's backward or stored in ``.grad``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+import weakref
+from typing import Any, Callable
 
 import numpy as np
 
@@ -35,6 +38,11 @@ class Deferred:
 
     def merged(self, other: Any) -> Deferred:
         raise NotImplementedError
+
+
+def resolve(grad: Any) -> Any:
+    """The value of a deferred gradient; anything else as it is."""
+    return grad.value() if isinstance(grad, Deferred) else grad
 
 
 class ProductSum(Deferred):
@@ -76,3 +84,45 @@ class Scatter(Deferred):
             else:
                 np.add.at(total, index, grad)  # an index array may repeat an element
         return total
+
+
+def _gone() -> None:
+    """Stands in for the weak reference to an output that no longer exists."""
+    return None
+
+
+class Joint:
+    """The backward of an op with several outputs (split, unbind), shared by all of them.
+
+    Its outputs were made together, so everything computed from any of them was made later:
+    when the walk reaches the first of them, every output's gradient is complete, and the
+    op's backward runs once, on all of them (None for an output nothing used).
+    """
+
+    def __init__(self, backward: Callable):
+        self.backward = backward
+        self.outputs: list[Callable[[], Any]] = []
+
+    def own(self, outputs: tuple) -> tuple:
+        """Remember the outputs, weakly: they hold this joint, so no reference cycle."""
+        self.outputs = [weakref.ref(output) for output in outputs]
+        return outputs
+
+    def gather(self, node: Any, grad: np.ndarray, take: Callable[[Any], Any]) -> tuple:
+        """Every output's gradient, ``grad`` being ``node``'s; ``take`` hands over the others'."""
+        outputs = [ref() for ref in self.outputs]
+        if not any(output is node for output in outputs):  # a copy.copy of one output: which one is unknown
+            raise RuntimeError(
+                f"backward: this tensor is a shallow copy of one output of {node.op!r}; "
+                "deep-copy the whole graph (copy.deepcopy of the loss) or detach() the copy"
+            )
+        return tuple(grad if output is node else take(output) for output in outputs)
+
+    def __deepcopy__(self, memo: dict) -> Joint:
+        """A copied graph gets a joint of its own over copies of every output, all made before
+        anything computed from them, so the rule above holds in the copy too."""
+        copied = Joint(self.backward)  # a function of saved arrays: shared, as deepcopy shares functions
+        memo[id(self)] = copied
+        outputs = [ref() for ref in self.outputs]
+        copied.outputs = [_gone if out is None else weakref.ref(copy.deepcopy(out, memo)) for out in outputs]
+        return copied

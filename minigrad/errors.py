@@ -11,3 +11,7 @@ class GradcheckError(AssertionError):
 
 class GraphFreedError(RuntimeError):
     """``backward()`` reached a part of the graph that an earlier ``backward()`` freed."""
+
+
+class AnomalyError(RuntimeError):
+    """``mg.detect_anomaly()`` found a NaN or an infinity; the message names the op, step and shape."""

@@ -4,7 +4,7 @@ Each entry takes NumPy arrays and returns ``(out, backward)``, where ``backward(
 maps the gradient ``g = dL/d(out)`` to one gradient per array input (``dL/d(input)``).
 An op with several outputs (split) returns a tuple of them, and its ``backward`` takes a
 tuple of their gradients, None for an output nothing used.
-``@primitive`` (in tensor.py) makes the entry work on Tensors and records it on the
+``@primitive`` (in autograd.py) makes the entry work on Tensors and records it on the
 tape. Where an op broadcasts, its backward may return output-shaped gradients:
 ``unbroadcast`` sums them back to each input's shape, once, for every op.
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from minigrad.deferred import ProductSum, Scatter
 from minigrad.errors import ShapeError
-from minigrad.tensor import primitive
+from minigrad.autograd import primitive
 
 # ---------------------------------------------------------------- arithmetic
 

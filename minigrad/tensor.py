@@ -1,88 +1,23 @@
-"""Tensor: a NumPy array that remembers how it was made, and backward() that walks that record.
+"""Tensor: a NumPy array that remembers how it was made, with Python's operators.
 
-Every op (see ``ops.py``) returns a new Tensor. When any input requires a gradient,
-the result also stores
-
-* ``op``        -- the op's name, e.g. ``"tanh"``,
-* ``parents``   -- the input Tensors,
-* ``_backward`` -- a function from the gradient of the output to the gradients of the inputs,
-* ``tags``      -- where in the unrolled network it was made (``{"step": 3, ...}``).
-
-That record is the *tape*. ``loss.backward()`` sorts it so that every tensor comes
-after everything computed from it, then hands gradients from the loss back to the
-leaves. For a recurrent network the tape holds one copy of the cell per time step,
-so this walk *is* backpropagation through time (BPTT).
+Every operator calls an op of ``ops.py``; the op records the result on the tape
+(``autograd.py``) when an input requires a gradient. ``loss.backward()`` hands the
+tape to ``autograd.backward_walk``, which is backpropagation through time when the
+tape holds an unrolled network.
 """
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import functools
-import itertools
 import numbers
-import operator
-import weakref
-from typing import Any, Callable, Sequence
+from types import MappingProxyType
+from typing import Any, Sequence
 
 import numpy as np
 
-from minigrad.deferred import Deferred
-from minigrad.errors import GraphFreedError, ShapeError
-
-# Global recording state: is the tape on, and which tags go on new nodes.
-_grad_enabled = True
-_current_tags: dict[str, Any] = {}
-_creation_order = itertools.count()
-
-
-class no_grad(contextlib.ContextDecorator):
-    """Record nothing inside this block (evaluation, optimizer updates).
-
-    ``with mg.no_grad(): ...``, or as a decorator, ``@mg.no_grad`` or ``@mg.no_grad()``.
-    """
-
-    def __new__(cls, function: Callable | None = None):
-        instance = super().__new__(cls)
-        instance._previous = []  # a stack, so a decorated recursive function restores correctly
-        return instance if function is None else instance(function)  # bare @mg.no_grad
-
-    def __enter__(self) -> None:
-        global _grad_enabled
-        self._previous.append(_grad_enabled)
-        _grad_enabled = False
-
-    def __exit__(self, *exc_info: Any) -> None:
-        global _grad_enabled
-        _grad_enabled = self._previous.pop()
-
-
-def is_grad_enabled() -> bool:
-    """True unless inside ``mg.no_grad()``."""
-    return _grad_enabled
-
-
-class time_step(contextlib.ContextDecorator):
-    """Tag every op recorded inside with ``step`` (and e.g. ``layer=``, ``direction=``);
-    ``step=None`` marks work that belongs to a layer but to no single step.
-
-    ``mg.nn.Recurrent`` wraps each step of the unrolled loop in this; the graph view
-    groups nodes by these tags. (A class rather than a generator: it is entered once per
-    step of every sequence, and this costs a third as much.)
-    """
-
-    def __init__(self, step: int | None, **tags: Any):
-        self.step, self.tags = step, tags
-        self._previous: list[dict] = []  # a stack, so a decorated recursive function restores correctly
-
-    def __enter__(self) -> None:
-        global _current_tags
-        self._previous.append(_current_tags)
-        _current_tags = {**_current_tags, "step": self.step, **self.tags}
-
-    def __exit__(self, *exc_info: Any) -> None:
-        global _current_tags
-        _current_tags = self._previous.pop()
+from minigrad import autograd, ops
+from minigrad.autograd import Node, backward_walk
+from minigrad.grad_mode import is_grad_enabled, no_grad, time_step  # noqa: F401  TEMPORARY re-export during the refactor
+from minigrad.errors import ShapeError
 
 
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -105,18 +40,16 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
-class Tensor:
+class Tensor(Node):
     """An n-dimensional array with an optional gradient, as ``torch.Tensor``.
 
     ``data`` is the NumPy array; ``grad`` is a NumPy array of the same shape filled by
     ``backward()`` (leaves only, as in PyTorch); ``name`` labels the tensor in graph
-    pictures (``"s_t"``, ``"W"``).
+    pictures (``"s_t"``, ``"W"``). The tape's fields come from ``autograd.Node``.
     """
 
     __array_ufunc__ = None  # `ndarray + Tensor` defers to Tensor.__radd__ instead of looping in NumPy
-    __slots__ = (
-        "data", "grad", "requires_grad", "name", "op", "parents", "tags", "_backward", "_created", "__weakref__"
-    )  # fmt: skip
+    __slots__ = ()
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None):
         self.data: np.ndarray = _as_array(data, dtype)
@@ -125,41 +58,17 @@ class Tensor:
                 f"tensor: only floating-point tensors can require gradients, got dtype {self.data.dtype}; "
                 "pass floats (e.g. 1.0) or dtype=float"
             )
-        self.requires_grad: bool = bool(requires_grad)
-        self.grad: np.ndarray | None = None
-        self.name = name
-        # The tape: filled in by `record` for tensors that an op made.
-        self.op: str | None = None
-        self.parents: tuple[Tensor, ...] = ()
-        self.tags: dict[str, Any] = _current_tags
-        self._backward: Callable[[np.ndarray], tuple] | None = None
-        self._created = next(_creation_order)  # after every input's: backward() and pictures sort by it
+        super().__init__(self.data, bool(requires_grad), name)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in Tensor.__slots__ if name not in ("_created", "__weakref__")}
+        fields = {name: getattr(self, name) for name in Node.__slots__ if name not in ("_created", "__weakref__")}
+        return {**fields, "tags": dict(self.tags)}  # a mappingproxy cannot be pickled
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
+    def __setstate__(self, fields: dict[str, Any]) -> None:
         """Unpickled or deep-copied: a new creation number, after those of its (already rebuilt) parents."""
-        for name, value in state.items():
+        for name, value in fields.items():
             setattr(self, name, value)
-        self._created = next(_creation_order)
-
-    @classmethod
-    def _from_op(
-        cls, data: np.ndarray, op: str | None = None, parents: tuple[Tensor, ...] = (), backward: Callable | None = None
-    ) -> Tensor:
-        """An op's result, on the tape when ``backward`` is given: the same fields as __init__,
-        without checking data NumPy just made."""
-        result = object.__new__(cls)
-        result.data = data if type(data) is np.ndarray else np.asarray(data)
-        result.requires_grad = backward is not None
-        result.grad = result.name = None
-        result.op = op
-        result.parents = parents
-        result._backward = backward
-        result.tags = _current_tags
-        result._created = next(_creation_order)
-        return result
+        self.tags, self._created = MappingProxyType(self.tags), next(autograd.creation_order)
 
     # -- what a tensor is ---------------------------------------------------
     @property
@@ -225,7 +134,7 @@ class Tensor:
         PyTorch: call ``zero_grad()`` between steps. The tape is freed afterwards unless
         ``retain_graph=True``.
         """
-        _backpropagate(self, _seed_gradient(self, grad, "backward"), retain_graph, wanted=None)
+        backward_walk(self, _seed_gradient(self, grad, "backward"), retain_graph)
 
     # -- operators, all defined in ops.py -----------------------------------
     def __add__(self, other: Any) -> Tensor:
@@ -355,23 +264,6 @@ def _plain_index(index: Any) -> Any:
     return index
 
 
-def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Undo NumPy broadcasting: sum ``grad`` over the axes that broadcasting added or stretched.
-
-    If ``x`` of shape ``(3,)`` was added to ``y`` of shape ``(2, 3)``, each ``x[j]`` was used
-    twice, so its gradient is the sum of the output gradient over axis 0.
-    """
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
-    stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1)
-    if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
-    return grad
-
-
 def _seed_gradient(output: Tensor, grad: Any, caller: str) -> np.ndarray:
     """The gradient that starts a backward walk: given, or 1 for a one-element output."""
     if not output.requires_grad:
@@ -392,189 +284,18 @@ def _seed_gradient(output: Tensor, grad: Any, caller: str) -> np.ndarray:
     return grad
 
 
-def _backpropagate(
-    root: Tensor, grad: np.ndarray, retain_graph: bool, wanted: set[Tensor] | None
-) -> dict[Tensor, np.ndarray]:
-    """The backward walk, from ``root`` to the leaves, in reverse topological order.
-
-    Each node receives the sum of the gradients of everything computed from it before it
-    hands gradients on to its parents. With ``wanted=None`` leaves accumulate into
-    ``.grad``; otherwise the gradients of the wanted tensors are returned and no
-    ``.grad`` changes. (Tensors hash by identity, so they key the dictionaries.)
-    """
-    found: dict[Tensor, np.ndarray] = {}
-    grads: dict[Tensor, np.ndarray] = {root: grad}  # gradients still to be handed on
-    for node in reversed(_topological_order(root)):
-        g = grads.pop(node, None)
-        if g is None:  # nothing downstream depends on this node
-            continue
-        if isinstance(g, Deferred):  # a sum kept factored until now (deferred.py)
-            g = g.value()
-        if wanted is not None and node in wanted:
-            found[node] = g
-        backward = node._backward
-        if node.op is None:  # a leaf
-            if wanted is None:
-                _accumulate_into_leaf(node, g)
-            continue
-        if backward is None:
-            raise GraphFreedError(
-                f"backward: the graph through {node.op!r} was freed by an earlier backward(); "
-                "pass retain_graph=True to the first backward() to walk it again"
-            )
-        if type(backward) is _Joint:  # one of several outputs: the op's backward takes all their gradients
-            g, backward = backward.gather(node, g, grads, wanted, found), backward.backward
-        for parent, parent_grad in zip(node.parents, backward(g)):
-            if parent_grad is None or not parent.requires_grad:
-                continue
-            if parent_grad.shape != parent.data.shape:
-                if isinstance(parent_grad, Deferred):
-                    parent_grad = parent_grad.value()
-                parent_grad = unbroadcast(parent_grad, parent.data.shape)
-                if parent_grad.shape != parent.data.shape:  # a bug in the op's backward, not the user's
-                    raise RuntimeError(
-                        f"backward of {node.op!r} returned a gradient of shape {parent_grad.shape} "
-                        f"for an input of shape {parent.data.shape}"
-                    )
-            earlier = grads.get(parent)
-            grads[parent] = parent_grad if earlier is None else earlier + parent_grad
-        if not retain_graph:
-            node._backward = None  # drop the saved arrays; `op` and `parents` stay for pictures
-    return found
-
-
 def gradients(output: Tensor, inputs: Sequence[Tensor], grad: Any = None, retain_graph: bool = False) -> list[np.ndarray]:
     """d(output)/d(input) for each input, leaving every ``.grad`` untouched (``torch.autograd.grad``).
 
     Inputs may be leaves or computed tensors; one that ``output`` does not depend on gets zeros.
     """
-    found = _backpropagate(output, _seed_gradient(output, grad, "gradients"), retain_graph, set(inputs))
+    found = backward_walk(output, _seed_gradient(output, grad, "gradients"), retain_graph, set(inputs))
     return [np.array(found[x], dtype=x.dtype) if x in found else np.zeros_like(x.data) for x in inputs]
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Every tensor that ``root`` depends on and that requires grad, inputs before outputs.
-
-    A tensor is always made after its inputs, so the order of creation is a topological
-    order: find the tensors with an explicit stack (no recursion, so a 10,000-step
-    unrolled sequence needs no recursion limit), then sort them by when they were made.
-    """
-    found = {root}
-    stack = [root]
-    while stack:
-        for parent in stack.pop().parents:
-            if parent.requires_grad and parent not in found:
-                found.add(parent)
-                stack.append(parent)
-    return sorted(found, key=_creation)
-
-
-_creation = operator.attrgetter("_created")
-
-
-def _accumulate_into_leaf(leaf: Tensor, grad: np.ndarray) -> None:
-    if leaf.grad is None:
-        leaf.grad = np.array(grad, dtype=leaf.dtype, copy=True)  # own copy: ops may hand out shared arrays
-    else:
-        leaf.grad += grad
-
-
-def _as_tensor(value: Any) -> Tensor:
+def as_tensor(value: Any) -> Tensor:
+    """``value`` itself if it is a Tensor, else a constant Tensor of it (not copied)."""
     return value if isinstance(value, Tensor) else Tensor(value)
-
-
-def primitive(forward: Callable[..., tuple[np.ndarray, Callable]]) -> Callable[..., Tensor]:
-    """Turn ``forward(*arrays, **params) -> (out, backward)`` into an op on Tensors.
-
-    The wrapped function unwraps Tensor inputs to arrays, calls ``forward`` and, when
-    a gradient is wanted, records the result on the tape. ``backward(g)`` returns one
-    gradient per Tensor input, shaped like the output where the op broadcast;
-    ``backward()`` in this file reduces it with ``unbroadcast``. A ``forward`` that returns a
-    tuple of arrays makes an op with several outputs (``split``): a Tensor for each, and
-    ``backward`` then takes a tuple of their gradients (None for an output nothing used).
-    """
-    name = forward.__name__
-
-    @functools.wraps(forward)
-    def op(*inputs: Any, **params: Any) -> Tensor:
-        tensors = inputs
-        for x in inputs:
-            if not isinstance(x, Tensor):  # a number or an array: a constant
-                tensors = tuple(_as_tensor(x) for x in inputs)
-                break
-        try:
-            out, backward = forward(*[t.data for t in tensors], **params)
-        except ShapeError:
-            raise
-        except (ValueError, IndexError) as error:  # NumPy's complaint, prefixed with the op and shapes
-            shapes = " and ".join(str(t.shape) for t in tensors)
-            reason = "cannot be broadcast together" if "broadcast" in str(error) else str(error).strip()
-            kind = IndexError if isinstance(error, IndexError) else ShapeError  # IndexError ends `for row in x`
-            raise kind(f"{name}: {shapes}: {reason}") from None
-        if type(out) is tuple:  # several outputs (split): a Tensor each, sharing one backward
-            return _record_pieces(out, name, tensors, backward)
-        if _grad_enabled:
-            for t in tensors:
-                if t.requires_grad:  # a gradient is wanted: record the op on the tape
-                    return Tensor._from_op(out, name, tensors, backward)
-        return Tensor._from_op(out)
-
-    return op
-
-
-def _record_pieces(pieces: tuple, name: str, parents: tuple[Tensor, ...], backward: Callable) -> tuple[Tensor, ...]:
-    if not (_grad_enabled and [t for t in parents if t.requires_grad]):
-        return tuple([Tensor._from_op(piece) for piece in pieces])
-    joint = _Joint(backward)
-    outputs = tuple([Tensor._from_op(piece, name, parents, joint) for piece in pieces])
-    joint.outputs = [weakref.ref(output) for output in outputs]  # weak: the outputs hold `joint`, so no cycle
-    return outputs
-
-
-def _gone() -> None:
-    """Stands in for the weak reference to an output that no longer exists."""
-    return None
-
-
-class _Joint:
-    """The backward of an op with several outputs (split, unbind), shared by all of them.
-
-    Its outputs were made together, so everything computed from any of them was made later:
-    when the walk reaches the first of them, every output's gradient is complete, and the
-    op's backward runs once, on all of them (None for an output nothing used).
-    """
-
-    def __init__(self, backward: Callable):
-        self.backward = backward
-        self.outputs: list[Callable[[], Tensor | None]] = []
-
-    def gather(self, node: Tensor, g: np.ndarray, grads: dict, wanted: set | None, found: dict) -> tuple:
-        """Every output's gradient, ``g`` being ``node``'s; the others are taken out of ``grads``."""
-        gathered, reached = [], False
-        for ref in self.outputs:
-            output = ref()
-            reached = reached or output is node
-            other = g if output is node else grads.pop(output, None)
-            if isinstance(other, Deferred):
-                other = other.value()
-            if other is not None and wanted is not None and output in wanted:
-                found[output] = other
-            gathered.append(other)
-        if not reached:  # a copy.copy of one output: which output it stands for is unknown
-            raise RuntimeError(
-                f"backward: this tensor is a shallow copy of one output of {node.op!r}; "
-                "deep-copy the whole graph (copy.deepcopy of the loss) or detach() the copy"
-            )
-        return tuple(gathered)
-
-    def __deepcopy__(self, memo: dict) -> _Joint:
-        """A copied graph gets a joint of its own over copies of every output, all made before
-        anything computed from them, so the rule above holds in the copy too."""
-        copied = _Joint(self.backward)  # a function of saved arrays: shared, as deepcopy shares functions
-        memo[id(self)] = copied
-        outputs = [ref() for ref in self.outputs]
-        copied.outputs = [_gone if out is None else weakref.ref(copy.deepcopy(out, memo)) for out in outputs]
-        return copied
 
 
 def concat(tensors: list[Tensor], axis: int = 0) -> Tensor:
@@ -619,4 +340,5 @@ def unbind(x: Tensor, axis: int = 0) -> tuple[Tensor, ...]:
     return ops.unbind(x, axis=axis)
 
 
-from minigrad import ops  # noqa: E402  (ops builds on `primitive` above; Tensor's methods call into it)
+
+Node.result_type = Tensor  # ops wrap their results, and constant inputs, in Tensors

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad.tensor import primitive
+from minigrad.autograd import primitive
 from minigrad.testing import CellContractError, check_cell
 
 CELLS = ["rnn", "lstm", "gru", "mgu"]

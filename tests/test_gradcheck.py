@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
-from minigrad.tensor import primitive
+from minigrad.autograd import primitive
 
 _MESSAGE = re.compile(r"input (\d+)(?: \('(\w+)'\))? at index (\([\d, ]*\)): analytic (\S+), numeric (\S+)")
 

@@ -24,7 +24,7 @@ from hypothesis.extra import numpy as hnp
 from op_cases import CASES, Example, OpCase, arrays, joined_tensor
 
 import minigrad as mg
-from minigrad.tensor import primitive
+from minigrad.autograd import primitive
 
 # A NumPy warning (overflow, divide by zero, invalid value) inside any op is a bug here.
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import minigrad as mg
-from minigrad.tensor import _topological_order
+from minigrad.autograd import topological_order
 
 IMAGES = Path(__file__).resolve().parent.parent / "images"
 
@@ -50,7 +50,7 @@ loss = rnn_loss(u, w)
 loss.name = "loss"
 
 # --- 1. the tape --------------------------------------------------------------
-order = _topological_order(loss)  # the order backward() uses, reversed: inputs before outputs
+order = topological_order(loss)  # the order backward() uses, reversed: inputs before outputs
 labels = {id(n): n.name or f"#{i}" for i, n in enumerate(order, start=1)}
 label = lambda n: labels.get(id(n)) or n.name  # noqa: E731  (constants have names)
 
@@ -135,7 +135,7 @@ for t in range(1, 10_001):
     with mg.time_step(t):
         s = (mg.tensor(math.sin(t)) * u + s * w).tanh()
 long_loss = s ** 2
-print(f"10,000 steps: {len(_topological_order(long_loss))} tensors on the walk, "
+print(f"10,000 steps: {len(topological_order(long_loss))} tensors on the walk, "
       f"Python's recursion limit is {sys.getrecursionlimit()}")
 long_loss.backward()
 print(f"10,000 steps: backward() done, w.grad = {w.grad:+.6f}")
