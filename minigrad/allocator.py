@@ -3,9 +3,11 @@
 An autodiff step allocates a fresh array for every op and frees them all after
 backward(). With glibc's defaults, arrays of 128 KiB and more are mmap-ed and handed
 back to the operating system when freed, and so is free memory at the top of the heap:
-the next step then pays a page fault for every page it touches again. Measured here on
-an LSTM training step (batch 32, hidden 128): 24 ms with the defaults, 10.5 ms with the
-thresholds below. Set MINIGRAD_MALLOC=default to leave malloc alone.
+the next step then pays a page fault for every page it touches again.
+
+This changes malloc for the whole process, so ``import minigrad`` never does it: the
+``minigrad`` command calls ``tune_malloc()`` (it owns its process), and a program of your
+own may call it too. ``MINIGRAD_MALLOC=default`` makes the call do nothing.
 """
 
 from __future__ import annotations

@@ -10,12 +10,13 @@ unrolled network the tape holds one copy of the cell per step, so walking it bac
 from __future__ import annotations
 
 import itertools
+import operator
 from typing import Any, Callable
 
 import numpy as np
 
 from minigrad.anomaly import check_finite
-from minigrad.deferred import Joint, resolve
+from minigrad.deferred import Deferred, Joint, resolve
 from minigrad.errors import GraphFreedError, ShapeError
 from minigrad.grad_mode import state
 
@@ -55,7 +56,9 @@ def primitive(forward: Callable[..., tuple[Any, Callable]]) -> Callable[..., Any
     name = forward.__name__
 
     def op(*inputs: Any, **params: Any) -> Any:
-        tensors = tuple(x if isinstance(x, Node) else Node.result_type(x) for x in inputs)
+        tensors = inputs  # numbers and arrays become constant tensors
+        if not all([isinstance(x, Node) for x in inputs]):
+            tensors = tuple([x if isinstance(x, Node) else Node.result_type(x) for x in inputs])
         try:
             out, backward = forward(*[t.data for t in tensors], **params)
         except (ValueError, IndexError) as error:  # NumPy's complaint, prefixed with the op and the shapes
@@ -67,7 +70,7 @@ def primitive(forward: Callable[..., tuple[Any, Callable]]) -> Callable[..., Any
         if state.detect_anomaly:
             check_finite(out, name, "forward", state.tags.get("step"), tensors)
         make = Node.result_type.from_op
-        if not (state.grad_enabled and any(t.requires_grad for t in tensors)):  # no gradient wanted: no record
+        if not (state.grad_enabled and True in [t.requires_grad for t in tensors]):  # no gradient wanted: no record
             return tuple(make(piece) for piece in out) if type(out) is tuple else make(out)
         if type(out) is not tuple:
             return make(out, name, tensors, backward)
@@ -87,7 +90,10 @@ def topological_order(root: Node) -> list[Node]:
             if parent.requires_grad and parent not in found:
                 found.add(parent)
                 stack.append(parent)
-    return sorted(found, key=lambda node: node._created)
+    return sorted(found, key=_creation)
+
+
+_creation = operator.attrgetter("_created")
 
 
 def backward_walk(root: Node, grad: np.ndarray, retain_graph: bool = False, wanted: set | None = None) -> dict:
@@ -101,8 +107,10 @@ def backward_walk(root: Node, grad: np.ndarray, retain_graph: bool = False, want
 
     def take(node: Node) -> np.ndarray | None:
         """Everything ``node`` received, as one array (None if nothing); kept if it was asked for."""
-        g = resolve(pending.pop(node, None))
-        if g is not None and wanted is not None and node in wanted:
+        g = pending.pop(node, None)
+        if isinstance(g, Deferred):  # a sum kept factored until now
+            g = g.value()
+        if wanted is not None and g is not None and node in wanted:
             found[node] = g
         return g
 

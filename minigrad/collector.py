@@ -2,9 +2,8 @@
 
 The tape is a DAG: reference counting frees it, and the cyclic collector finds nothing
 in it. Yet every op adds objects that count towards the next collection, and each
-collection rescans every tensor still kept for backward(). Measured on 1,000 RNN steps
-(batch 8, hidden 32): the forward pass takes half the time with the collector paused;
-a training step of an LSTM at batch 1, about a tenth less.
+collection rescans every tensor still kept for backward(): pausing it speeds up long
+unrolls (benchmarks/results.md has the figures).
 """
 
 from __future__ import annotations
