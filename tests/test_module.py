@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
-from minigrad.nn import Embedding, Linear, Module, Parameter
+from minigrad.nn import Embedding, Linear, Module, ModuleList, Parameter
 
 
 class Cell(Module):
@@ -76,6 +76,66 @@ def test_shared_parameter_listed_once():
     assert sum(p is net.encoder.weight for p in params) == 1
     assert len(params) == len({id(p) for p in params}) == 4
     assert "encoder.weight" in dict(net.named_parameters())
+
+
+def test_module_list_registers_its_modules():
+    """A ModuleList's modules are sub-modules "0", "1", ...: indexing, len, iteration, and the
+    tree walks (parameters, named_modules, train/eval) reach them."""
+    cells = ModuleList([Cell(), Cell()])
+    cells.append(Cell(2))
+    assert len(cells) == 3 and cells[-1].weight.shape == (2, 2) and list(cells) == [cells[0], cells[1], cells[2]]
+    assert [name for name, _ in cells.named_modules()] == ["", "0", "1", "2"]
+    assert [name for name, _ in cells.named_parameters()][:2] == ["0.weight", "0.bias"]
+    cells.eval()
+    assert not any(cell.training for cell in cells)
+
+
+class Flat(Module):
+    """Exposes its sub-module's parameters under flat names, as Recurrent does (weight_ih_l0)."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner = ModuleList([Cell(), Cell()])
+
+    def parameter_key(self, path):
+        _, index, name = path.split(".", 2)
+        return f"{name}_{index}"
+
+
+def test_parameter_key_renames_in_named_parameters_and_state_dicts():
+    """parameter_key maps names in named_parameters(), state_dict() and load_state_dict(), at
+    every depth (a parent prefixes the mapped names), and leaves the registration alone."""
+    flat = Flat()
+    assert [name for name, _ in flat.named_parameters()] == ["weight_0", "bias_0", "weight_1", "bias_1"]
+    assert list(flat.state_dict()) == ["weight_0", "bias_0", "weight_1", "bias_1"]
+    flat.load_state_dict({**flat.state_dict(), "bias_1": np.full(3, 7.0)})
+    np.testing.assert_array_equal(flat.inner[1].bias.data, np.full(3, 7.0))
+    with pytest.raises(KeyError, match="unexpected inner.1.bias"):
+        flat.load_state_dict({**flat.state_dict(), "inner.1.bias": np.zeros(3)})
+    outer = Module()
+    outer.flat = flat
+    assert list(outer.state_dict()) == ["flat.weight_0", "flat.bias_0", "flat.weight_1", "flat.bias_1"]
+    assert list(flat.inner._modules["0"]._parameters) == ["weight", "bias"]
+
+
+def test_label_parameters_names_each_by_its_key():
+    """label_parameters() sets each parameter's name (the label pictures show) to its key; a
+    parameter reached by two names takes the first, once."""
+    net = Net()
+    net.decoder.inner.weight = net.encoder.weight
+    assert net.label_parameters() is net
+    assert [p.name for p in net.parameters()] == [name for name, _ in net.named_parameters()]
+    assert net.encoder.weight.name == "encoder.weight"
+
+
+def test_repr_lists_sub_modules_as_torch_does():
+    """repr: Name(extra) for a leaf; with sub-modules, extra and each "(name): child" on its own line."""
+    assert repr(Embedding(5, 2)) == "Embedding(5, 2)"
+    outer = Module()
+    outer.inner = Embedding(5, 2)
+    assert repr(outer) == "Module(\n  (inner): Embedding(5, 2)\n)"
+    outer.extra_repr = lambda: "size=2"
+    assert repr(outer) == "Module(\n  size=2\n  (inner): Embedding(5, 2)\n)"
 
 
 def test_super_init_required_before_assignment():

@@ -233,6 +233,75 @@ def test_same_seed_same_parameters():
     assert not np.array_equal(a["weight_ih_l0"], c["weight_ih_l0"])
 
 
+# ------------------------------------------------------------------ cells as sub-modules
+
+
+def test_eval_and_train_reach_every_cell():
+    """eval() on a 2-layer bidirectional LSTM switches all four cells off training; train() back on."""
+    layer = mg.nn.LSTM(2, 3, num_layers=2, bidirectional=True)
+    assert len(layer.cells) == 4 and all(cell.training for cell in layer.cells)
+    layer.eval()
+    assert [cell.training for cell in layer.cells] == [False] * 4
+    layer.train()
+    assert [cell.training for cell in layer.cells] == [True] * 4
+
+
+def test_named_modules_and_repr_show_the_cells():
+    """named_modules() lists the cells at cells.<layer * directions + direction>, and repr shows each."""
+    layer = mg.nn.GRU(2, 3, num_layers=2, bidirectional=True)
+    modules = dict(layer.named_modules())
+    assert list(modules) == ["", "cells", "cells.0", "cells.1", "cells.2", "cells.3"]
+    assert [modules[f"cells.{i}"] for i in range(4)] == list(layer.cells)
+    text = repr(layer)
+    assert text.count("GRUCell(") == 4
+    assert "(0): GRUCell(2, 3)" in text and "(3): GRUCell(6, 3)" in text  # layer 1 reads both directions
+
+
+def test_each_parameter_is_registered_once_in_its_cell():
+    """The flat names are a mapping: the Recurrent registers no parameter of its own, each
+    parameter sits in exactly one cell, and layer.weight_hh_l1_reverse is that cell's weight_hh."""
+    layer = mg.nn.LSTM(2, 3, num_layers=2, bidirectional=True)
+    assert not layer._parameters
+    holders = [m for m in layer.modules() for p in m._parameters.values() if p is layer.weight_hh_l1_reverse]
+    assert holders == [layer.cells[3]]
+    assert layer.cells[3].weight_hh is layer.weight_hh_l1_reverse
+    assert layer.cells[3].weight_hh.name == "weight_hh_l1_reverse"  # the label pictures show
+    with pytest.raises(AttributeError, match="weight_hh_l2"):
+        layer.weight_hh_l2
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize(("num_layers", "bidirectional", "bias"), [(1, False, True), (2, True, True), (3, True, False)])
+def test_state_dict_keys_are_torchs(cell, num_layers, bidirectional, bias):
+    """state_dict() and named_parameters() give torch.nn.RNN/LSTM/GRU's keys, in torch's order."""
+    torch = pytest.importorskip("torch")
+    module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+    expected = list(module(2, 3, num_layers, bias=bias, batch_first=True, bidirectional=bidirectional).state_dict())
+    layer = mg.nn.Recurrent(cell, 2, 3, num_layers, bidirectional=bidirectional, bias=bias)
+    assert list(layer.state_dict()) == expected
+    assert [name for name, _ in layer.named_parameters()] == expected
+
+
+def test_state_dict_round_trip_gives_the_same_layer():
+    """Another seed's layer, loaded with this one's state_dict, computes the same output and final
+    state; loading changes the parameters in place, so the cells use the loaded values."""
+    mg.manual_seed(0)
+    source = mg.nn.LSTM(2, 3, num_layers=2, bidirectional=True)
+    mg.manual_seed(1)
+    target = mg.nn.LSTM(2, 3, num_layers=2, bidirectional=True)
+    x = mg.tensor(np.random.default_rng(0).normal(size=(2, 5, 2)))
+    before, _ = target(x)
+    assert not np.allclose(before.data, source(x)[0].data)
+    kept = target.cells[2].weight_ih
+    target.load_state_dict(source.state_dict())
+    assert target.cells[2].weight_ih is kept
+    np.testing.assert_array_equal(kept.data, source.weight_ih_l1.data)
+    (out_a, (h_a, c_a)), (out_b, (h_b, c_b)) = source(x), target(x)
+    for a, b in ((out_a, out_b), (h_a, h_b), (c_a, c_b)):
+        np.testing.assert_array_equal(a.data, b.data)
+    assert all(np.array_equal(v, target.state_dict()[k]) for k, v in source.state_dict().items())
+
+
 # ------------------------------------------------------------------ step tags on the tape
 
 

@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
@@ -45,6 +45,20 @@ def test_the_attention_model_has_the_additive_score_parameters():
     names = set(dict(tiny("attention").named_parameters()))
     assert {"attention.query.weight", "attention.key.weight", "attention.score.weight"} <= names
     assert not any(name.startswith("attention") for name in dict(tiny("every-step").named_parameters()))
+
+
+def test_encoder_decoder_and_their_cells_are_sub_modules():
+    """named_modules() reaches the encoder's and decoder's cells and the attention; eval() turns
+    training off in every one of them; parameters are labelled by where they sit."""
+    model = Seq2Seq(7, 6, 3, 4, cell="lstm", num_layers=2)
+    modules = dict(model.named_modules())
+    assert {"encoder.cells.0", "encoder.cells.1", "decoder.cells.1", "attention.query", "out"} <= set(modules)
+    assert modules["decoder.cells.1"] is model.decoder.cells[1]
+    model.eval()
+    assert not any(m.training for m in model.modules())
+    names = [name for name, _ in model.named_parameters()]
+    assert "encoder.weight_hh_l1" in names and "decoder.bias_ih_l0" in names
+    assert [p.name for p in model.parameters()] == names
 
 
 @pytest.mark.parametrize("context", CONTEXTS)
@@ -121,9 +135,11 @@ def test_greedy_equals_beam_one(context, cell, seed):
 
 @settings(max_examples=8, deadline=None)
 @given(st.sampled_from(CONTEXTS), st.integers(0, 10_000))
+@example("every-step", 2654)  # the best is cut off at max_length while a worse one has finished
 def test_a_beam_as_wide_as_every_sequence_finds_the_likeliest(context, seed):
     """Target vocabulary {EOS, 3, 4}, at most 3 tokens: a beam of 9 keeps every partial
-    sequence, so it must return the best-scoring one of all (checked by enumeration)."""
+    sequence, so it must return the best-scoring one of all (checked by enumeration), including
+    one cut off at max_length."""
     model = tiny(context, seed=seed, target_vocab=5)
     ids, lengths, _, _ = batch(seed, sources=1)
     candidates = [list(c) + [EOS] for n in range(3) for c in itertools.product([3, 4], repeat=n)]
@@ -169,7 +185,7 @@ def test_bad_arguments_are_named():
         Seq2Seq(5, 5, 2, 2, context="sometimes")
     model = tiny()
     ids, lengths, target_in, _ = batch(0)
-    with pytest.raises(TypeError, match="integer token ids"):
+    with pytest.raises(TypeError, match="source token ids must be integers"):
         model(ids.astype(float), lengths, target_in)
     with pytest.raises(ValueError, match="beam must be"):
         model.decode(ids, lengths, 4, beam=0)

@@ -4,12 +4,13 @@ from minigrad.nn.cell import Cell
 from minigrad.nn.clip import clip_grad_norm_
 from minigrad.nn.layers import Dropout, Embedding, Linear, linear
 from minigrad.nn.losses import bce_with_logits, cross_entropy, mse_loss
-from minigrad.nn.module import Module, Parameter
+from minigrad.nn.module import Module, ModuleList, Parameter
 from minigrad.nn.recurrent import GRU, LSTM, RNN, Recurrent
 from minigrad.nn.seq2seq import AdditiveAttention, Seq2Seq, sequence_loss
 
 __all__ = [
     "Module",
+    "ModuleList",
     "Parameter",
     "Linear",
     "linear",

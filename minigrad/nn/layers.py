@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from minigrad import ops
 from minigrad.nn.module import Module, Parameter
 from minigrad.rng import default_rng
 from minigrad.tensor import Tensor
+
+
+def integer_ids(values: Any, what: str, limit: int | None = None) -> np.ndarray:
+    """``values`` (an array, list or Tensor of token or class ids) as an integer array.
+
+    A dtype that is not integer is a TypeError, and with ``limit`` an id outside
+    [0, limit) an IndexError; ``what`` starts the one-line message ("Embedding: indices").
+    """
+    ids = np.asarray(values.data if isinstance(values, Tensor) else values)
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"{what} must be integers, got dtype {ids.dtype}")
+    if limit is not None and ids.size and (ids.min() < 0 or ids.max() >= limit):
+        raise IndexError(f"{what} must be in [0, {limit}), got {ids.min()}..{ids.max()}")
+    return ids
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -47,14 +63,7 @@ class Embedding(Module):
         self.weight = Parameter(default_rng().standard_normal((num_embeddings, embedding_dim)))
 
     def forward(self, indices: Tensor | np.ndarray) -> Tensor:
-        indices = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
-        if indices.dtype.kind not in "iu":
-            raise TypeError(f"Embedding: indices must be integers, got dtype {indices.dtype}")
-        if indices.size and (indices.min() < 0 or indices.max() >= self.num_embeddings):
-            raise IndexError(
-                f"Embedding: indices must be in [0, {self.num_embeddings}), got {indices.min()}..{indices.max()}"
-            )
-        return self.weight[indices]
+        return self.weight[integer_ids(indices, "Embedding: indices", self.num_embeddings)]
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}"

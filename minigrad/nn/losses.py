@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.errors import ShapeError
+from minigrad.nn.layers import integer_ids
 from minigrad.tensor import Tensor
 
 
@@ -52,14 +53,10 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean") -> Tenso
 
     ``logits`` is (..., C) and ``target`` holds integer class indices of shape (...).
     """
-    target = np.asarray(target.data if isinstance(target, Tensor) else target)
-    if target.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: target must hold integer class indices, got dtype {target.dtype}")
+    classes = logits.shape[-1]
+    target = integer_ids(target, "cross_entropy: target class indices", classes)
     if logits.shape[:-1] != target.shape:
         raise ShapeError(f"cross_entropy: logits {logits.shape} need a target of shape {logits.shape[:-1]}, got {target.shape}")
-    classes = logits.shape[-1]
-    if target.size and (target.min() < 0 or target.max() >= classes):
-        raise IndexError(f"cross_entropy: target classes must be in [0, {classes}), got {target.min()}..{target.max()}")
     log_probs = logits.reshape(-1, classes).log_softmax(axis=-1)
     picked = log_probs[np.arange(target.size), target.reshape(-1)]
     return _reduce(-picked.reshape(target.shape), reduction)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -70,14 +70,34 @@ class Module:
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
         """Every parameter with its dotted name (``"encoder.weight"``), each once."""
         seen: set[int] = set()
-        for prefix, module in self.named_modules():
-            for name, parameter in module._parameters.items():
-                if id(parameter) not in seen:
-                    seen.add(id(parameter))
-                    yield (f"{prefix}.{name}" if prefix else name), parameter
+        for name, parameter in self._every_named_parameter():
+            if id(parameter) not in seen:
+                seen.add(id(parameter))
+                yield name, parameter
+
+    def _every_named_parameter(self) -> Iterator[tuple[str, Parameter]]:
+        """Own parameters, then each sub-module's under the names ``parameter_key`` gives them."""
+        yield from self._parameters.items()
+        for child_name, child in self._modules.items():
+            for name, parameter in child._every_named_parameter():
+                yield self.parameter_key(f"{child_name}.{name}"), parameter
+
+    def parameter_key(self, path: str) -> str:
+        """The name this module gives the parameter at dotted ``path`` below it, in
+        ``named_parameters()``, ``state_dict()`` and ``load_state_dict()``. The path itself by
+        default; Recurrent overrides it to give PyTorch's flat names (``weight_ih_l0``)."""
+        return path
 
     def parameters(self) -> Iterator[Parameter]:
         return (parameter for _, parameter in self.named_parameters())
+
+    def label_parameters(self) -> Module:
+        """Set each parameter's ``name``, the label graph pictures show, to its name in
+        ``named_parameters()``. A model calls it at the end of ``__init__``; a parameter has one
+        label, so a model that holds another relabels it by its own names. Returns the module."""
+        for name, parameter in self.named_parameters():
+            parameter.name = name
+        return self
 
     # -- state -------------------------------------------------------------------
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
@@ -144,6 +164,34 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        lines = [f"({name}): {child!r}".replace("\n", "\n  ") for name, child in self._modules.items()]
-        head = f"{type(self).__name__}({self.extra_repr()}"
-        return head + ")" if not lines else head + "\n  " + "\n  ".join(lines) + "\n)"
+        """As torch.nn.Module's: ``Name(extra)``, or with sub-modules one line each, indented."""
+        extra = self.extra_repr()
+        if not self._modules:
+            return f"{type(self).__name__}({extra})"
+        lines = ([extra] if extra else []) + [
+            f"({name}): {child!r}".replace("\n", "\n  ") for name, child in self._modules.items()
+        ]
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+class ModuleList(Module):
+    """A list of sub-modules registered under "0", "1", ... (``torch.nn.ModuleList``), so that
+    ``train()``, ``eval()``, ``named_modules()``, ``parameters()`` and ``repr`` reach them."""
+
+    def __init__(self, modules: Iterable[Module] = ()) -> None:
+        super().__init__()
+        for module in modules:
+            self.append(module)
+
+    def append(self, module: Module) -> ModuleList:
+        setattr(self, str(len(self)), module)
+        return self
+
+    def __getitem__(self, index: int) -> Module:
+        return list(self._modules.values())[index]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())

@@ -16,7 +16,7 @@ import numpy as np
 from minigrad.collector import collector_paused
 from minigrad.errors import ShapeError
 from minigrad.nn.cell import Cell, State
-from minigrad.nn.module import Module
+from minigrad.nn.module import Module, ModuleList
 from minigrad.plugins import lookup
 from minigrad.tensor import Tensor, concat, stack, time_step, unbind
 
@@ -49,8 +49,10 @@ class Recurrent(Module):
     ``lengths`` (batch,) marks how many steps of each sequence are real: padding after
     them changes no output, final state or gradient, and its outputs are zero.
 
-    Parameters are named as in PyTorch: the cell's ``weight_ih`` becomes
-    ``weight_ih_l0``, ``weight_ih_l1_reverse``, ...
+    The cells are sub-modules (``cells[layer * directions + direction]``), so ``train()``,
+    ``eval()`` and ``named_modules()`` reach them. Their parameters are named as in PyTorch in
+    ``named_parameters()`` and ``state_dict()``: the cell's ``weight_ih`` becomes ``weight_ih_l0``,
+    ``weight_ih_l1_reverse``, ... (see ``parameter_key``), and ``layer.weight_ih_l0`` reads it.
     """
 
     def __init__(
@@ -75,17 +77,30 @@ class Recurrent(Module):
         # fuse_input=False keeps x_t U inside every step, as the lecture draws it.
         self.fuse_input = fuse_input and self.cell_class.splits_input_projection()
         self.directions = 2 if bidirectional else 1
-        self.cells: list[Cell] = []  # a plain list: the parameters are registered below under PyTorch's names
+        self.cells = ModuleList()  # cell index = layer * directions + direction
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else hidden_size * self.directions
-            for direction in range(self.directions):
-                cell_module = self.cell_class(layer_input, hidden_size, bias=bias, **cell_kwargs)
-                suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                for name, parameter in cell_module.named_parameters():
-                    flat_name = name.replace(".", "_") + suffix
-                    parameter.name = flat_name  # as it appears in state_dict() and in pictures
-                    setattr(self, flat_name, parameter)
-                self.cells.append(cell_module)
+            for _ in range(self.directions):
+                self.cells.append(self.cell_class(layer_input, hidden_size, bias=bias, **cell_kwargs))
+        self.label_parameters()  # pictures show weight_ih_l0, ...
+
+    def parameter_key(self, path: str) -> str:
+        """PyTorch's flat names: ``cells.3.weight_ih`` -> ``weight_ih_l1_reverse`` (two directions)."""
+        head, _, rest = path.partition(".")
+        if head != "cells":
+            return path
+        index, _, name = rest.partition(".")
+        layer, direction = divmod(int(index), self.directions)
+        return name.replace(".", "_") + f"_l{layer}" + ("_reverse" if direction else "")
+
+    def __getattr__(self, name: str) -> Any:
+        """``layer.weight_hh_l0`` and the like, as on ``torch.nn.LSTM``: the parameter of that
+        name, which lives in its cell. Only called when ordinary lookup fails."""
+        if not name.startswith("_") and "cells" in self.__dict__:
+            for key, parameter in self._every_named_parameter():
+                if key == name:
+                    return parameter
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def extra_repr(self) -> str:
         return (

@@ -27,7 +27,7 @@ import numpy as np
 
 from minigrad.errors import ShapeError
 from minigrad.nn.cell import Cell, State
-from minigrad.nn.layers import Embedding, Linear
+from minigrad.nn.layers import Embedding, Linear, integer_ids
 from minigrad.nn.losses import cross_entropy
 from minigrad.nn.module import Module
 from minigrad.nn.recurrent import Recurrent
@@ -125,13 +125,12 @@ class Seq2Seq(Module):
         self.decoder = Recurrent(decoder_cell or cell, embed_size + extra, hidden_size, num_layers)
         self.attention = AdditiveAttention(hidden_size, hidden_size, hidden_size) if context == "attention" else None
         self.out = Linear(hidden_size + extra, target_vocab)  # V
-        for name, parameter in self.named_parameters():  # pictures name each one by where it sits
-            parameter.name = name
+        self.label_parameters()  # pictures name each parameter by where it sits: encoder.weight_ih_l0
 
     # -- the encoder -------------------------------------------------------------------------------
     def encode(self, source: np.ndarray, lengths: np.ndarray) -> Memory:
         """Read the padded source ids (batch, S) up to each ``lengths``: h_1 … h_S and c."""
-        source, lengths = _ids(source, "source"), np.asarray(lengths)
+        source, lengths = integer_ids(source, "Seq2Seq: source token ids"), np.asarray(lengths)
         with time_step(None, direction="encoder"):
             embedded = self.source_embedding(source)
         outputs, final = self.encoder(embedded, lengths=lengths)
@@ -189,7 +188,7 @@ class Seq2Seq(Module):
     def forward(self, source: Any, lengths: Any, target_in: Any, teacher_forcing: float = 1.0) -> Tensor:
         """Logits for every target step, (batch, T, target_vocab), the decoder fed ``target_in``
         (BOS y_1 … y_{T−1}), or its own last guess with probability 1 − teacher_forcing per step."""
-        target_in = _ids(target_in, "target_in")
+        target_in = integer_ids(target_in, "Seq2Seq: target_in token ids")
         memory = self.encode(source, lengths)
         if target_in.ndim != 2 or target_in.shape[0] != memory.context.shape[0]:
             raise ShapeError(f"Seq2Seq: target_in must be (batch, T) ids for {memory.context.shape[0]} sources, got {target_in.shape}")
@@ -210,7 +209,7 @@ class Seq2Seq(Module):
         (the ``beam`` likeliest partial sequences kept at every step). Stops at EOS or ``max_length``."""
         if beam < 1:
             raise ValueError(f"Seq2Seq.decode: beam must be 1 or more, got {beam}")
-        source, lengths = _ids(source, "source"), np.asarray(lengths)
+        source, lengths = integer_ids(source, "Seq2Seq: source token ids"), np.asarray(lengths)
         with no_grad():
             if beam == 1:
                 decoded = self._greedy(self.encode(source, lengths), len(source), max_length)
@@ -251,7 +250,7 @@ class Seq2Seq(Module):
             previous = np.array([s[-1] for s in sequences] + [BOS] * (beam - alive))
             logits, states, alpha = self.step(previous, states, memory, t + 1)
             z = _never_pad_or_bos(logits.data[:alive])
-            log_probs = z - _logsumexp(z)
+            log_probs = Tensor(z).log_softmax(axis=1).data
             totals = (scores[:, None] + log_probs).ravel()
             order = np.argsort(-totals, kind="stable")[: 2 * beam]  # ties: the lower id, as argmax
             keep, vocab = [], log_probs.shape[1]
@@ -270,8 +269,8 @@ class Seq2Seq(Module):
             sequences = [sequences[row] + [token] for row, token, _ in keep]
             scores = np.array([totals[row * vocab + token] for row, token, _ in keep])
             histories = [history for _, _, history in keep]
-        if not finished:  # max_length reached: the best one still going
-            finished = [(float(scores[i]), sequences[i][1:], histories[i]) for i in range(len(sequences))]
+        else:  # max_length reached: the ones still going are cut off here and compete with the finished
+            finished += [(float(scores[i]), sequences[i][1:], histories[i]) for i in range(len(sequences))]
         score, tokens, history = max(finished, key=lambda f: f[0])
         return [int(t) for t in tokens], (np.stack(history) if history else np.zeros((0, memory.outputs.shape[1])))
 
@@ -280,7 +279,7 @@ def sequence_loss(logits: Tensor, targets: Any) -> Tensor:
     """Mean cross-entropy over the real target tokens: ``targets`` (batch, T) ids, ``PAD``
     where a sequence has ended. Padded positions are multiplied by 0, so they add nothing
     to the loss or to any gradient."""
-    targets = _ids(targets, "targets")
+    targets = integer_ids(targets, "sequence_loss: target token ids")
     mask = (targets != PAD).astype(logits.dtype)
     losses = cross_entropy(logits, targets, reduction="none")
     return (losses * Tensor(mask)).sum() / max(float(mask.sum()), 1.0)
@@ -296,13 +295,6 @@ def pad(sequences: list[list[int]], length: int | None = None) -> tuple[np.ndarr
     return ids, np.minimum(lengths, width)
 
 
-def _ids(values: Any, what: str) -> np.ndarray:
-    array = np.asarray(values.data if isinstance(values, Tensor) else values)
-    if array.dtype.kind not in "iu":
-        raise TypeError(f"Seq2Seq: {what} must hold integer token ids, got dtype {array.dtype}")
-    return array
-
-
 def _eos_index(row: np.ndarray) -> int:
     ends = np.flatnonzero(row == EOS)
     return int(ends[0]) if len(ends) else len(row)
@@ -313,11 +305,6 @@ def _never_pad_or_bos(z: np.ndarray) -> np.ndarray:
     z = z.copy()
     z[:, [PAD, BOS]] = -np.inf
     return z
-
-
-def _logsumexp(z: np.ndarray) -> np.ndarray:
-    top = z.max(axis=1, keepdims=True)
-    return top + np.log(np.exp(z - top).sum(axis=1, keepdims=True))
 
 
 def _pick_rows(state: State, rows: np.ndarray) -> State:
