@@ -1,23 +1,21 @@
 """The tape: how an op is recorded, and the backward walk that replays it in reverse.
 
-An op made with ``@primitive`` computes its output and, when an input wants a gradient,
-stores on it how it was made: ``op`` (its name), ``parents`` (its inputs), ``_backward``
-(output gradient -> input gradients) and ``tags`` (the time step it ran in). For an
-unrolled network the tape holds one copy of the cell per step, so walking it backwards,
-``backward_walk`` below, *is* backpropagation through time.
+An op made with ``@primitive`` computes its output and, when an input wants a gradient, stores
+on it how it was made: ``op`` (its name), ``parents`` (its inputs), ``_backward`` (output
+gradient -> input gradients) and ``tags`` (its time step). An unrolled network's tape holds one
+copy of the cell per step, so ``backward_walk`` below *is* backpropagation through time.
 """
 
 from __future__ import annotations
 
 import itertools
-import operator
 from typing import Any, Callable
 
 import numpy as np
 
 from minigrad.anomaly import check_finite
-from minigrad.deferred import Deferred, Joint, resolve
-from minigrad.errors import GraphFreedError, ShapeError
+from minigrad.deferred import Joint, resolve
+from minigrad.errors import GraphFreedError, op_error
 from minigrad.grad_mode import state
 
 creation_order = itertools.count()  # a tensor is made after its inputs: this numbers a topological order
@@ -61,12 +59,8 @@ def primitive(forward: Callable[..., tuple[Any, Callable]]) -> Callable[..., Any
             tensors = tuple([x if isinstance(x, Node) else Node.result_type(x) for x in inputs])
         try:
             out, backward = forward(*[t.data for t in tensors], **params)
-        except (ValueError, IndexError) as error:  # NumPy's complaint, prefixed with the op and the shapes
-            if isinstance(error, ShapeError):
-                raise
-            reason = "cannot be broadcast together" if "broadcast" in str(error) else str(error).strip()
-            kind = IndexError if isinstance(error, IndexError) else ShapeError  # IndexError ends `for row in x`
-            raise kind(f"{name}: {' and '.join(str(t.shape) for t in tensors)}: {reason}") from None
+        except (ValueError, IndexError) as error:  # NumPy's complaint, said with the op and the shapes
+            raise op_error(name, [t.shape for t in tensors], error) from None
         if state.detect_anomaly:
             check_finite(out, name, "forward", state.tags.get("step"), tensors)
         make = Node.result_type.from_op
@@ -90,10 +84,7 @@ def topological_order(root: Node) -> list[Node]:
             if parent.requires_grad and parent not in found:
                 found.add(parent)
                 stack.append(parent)
-    return sorted(found, key=_creation)
-
-
-_creation = operator.attrgetter("_created")
+    return sorted(found, key=lambda node: node._created)
 
 
 def backward_walk(root: Node, grad: np.ndarray, retain_graph: bool = False, wanted: set | None = None) -> dict:
@@ -102,14 +93,11 @@ def backward_walk(root: Node, grad: np.ndarray, retain_graph: bool = False, want
     With ``wanted=None`` leaves add their gradient into ``.grad``; otherwise the gradients of
     the ``wanted`` tensors are returned and no ``.grad`` changes.
     """
-    pending: dict[Node, Any] = {root: grad}  # gradients received and not yet handed on
-    found: dict[Node, np.ndarray] = {}
+    pending, found = {root: grad}, {}  # gradients received and not yet handed on; those asked for
 
     def take(node: Node) -> np.ndarray | None:
         """Everything ``node`` received, as one array (None if nothing); kept if it was asked for."""
-        g = pending.pop(node, None)
-        if isinstance(g, Deferred):  # a sum kept factored until now
-            g = g.value()
+        g = resolve(pending.pop(node, None))  # a sum kept factored until now gets its value
         if wanted is not None and g is not None and node in wanted:
             found[node] = g
         return g

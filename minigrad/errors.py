@@ -15,3 +15,12 @@ class GraphFreedError(RuntimeError):
 
 class AnomalyError(RuntimeError):
     """``mg.detect_anomaly()`` found a NaN or an infinity; the message names the op, step and shape."""
+
+
+def op_error(op: str, shapes: list[tuple[int, ...]], error: Exception) -> Exception:
+    """NumPy's complaint inside an op, as one line naming the op and its inputs' shapes."""
+    if isinstance(error, ShapeError):  # the op's own message says it already
+        return error
+    reason = "cannot be broadcast together" if "broadcast" in str(error) else str(error).strip()
+    kind = IndexError if isinstance(error, IndexError) else ShapeError  # IndexError ends `for row in x`
+    return kind(f"{op}: {' and '.join(str(shape) for shape in shapes)}: {reason}")
