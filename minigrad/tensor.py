@@ -293,9 +293,10 @@ def gradients(output: Tensor, inputs: Sequence[Tensor], grad: Any = None, retain
     return [np.array(found[x], dtype=x.dtype) if x in found else np.zeros_like(x.data) for x in inputs]
 
 
-def as_tensor(value: Any) -> Tensor:
-    """``value`` itself if it is a Tensor, else a constant Tensor of it (not copied)."""
-    return value if isinstance(value, Tensor) else Tensor(value)
+def as_tensor(value: Any, dtype: Any = None) -> Tensor:
+    """``value`` itself if it is a Tensor, else a constant Tensor of it, as ``torch.as_tensor``
+    (an array is not copied unless ``dtype`` asks for another type)."""
+    return value if isinstance(value, Tensor) else Tensor(value, dtype=dtype)
 
 
 def concat(tensors: list[Tensor], axis: int = 0) -> Tensor:

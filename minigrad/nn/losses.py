@@ -8,7 +8,7 @@ import numpy as np
 
 from minigrad.errors import ShapeError
 from minigrad.nn.layers import integer_ids
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, as_tensor
 
 
 def _reduce(losses: Tensor, reduction: str) -> Tensor:
@@ -26,13 +26,9 @@ def _same_shape(name: str, prediction: Tensor, target: Tensor) -> None:
         raise ShapeError(f"{name}: prediction {prediction.shape} and target {target.shape} must have the same shape")
 
 
-def _as_tensor(value: Any, like: Tensor) -> Tensor:
-    return value if isinstance(value, Tensor) else Tensor(value, dtype=like.dtype)
-
-
 def mse_loss(prediction: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Mean squared error: mean((prediction - target)^2)."""
-    target = _as_tensor(target, prediction)
+    target = as_tensor(target, prediction.dtype)
     _same_shape("mse_loss", prediction, target)
     diff = prediction - target
     return _reduce(diff * diff, reduction)
@@ -43,7 +39,7 @@ def bce_with_logits(logits: Tensor, target: Any, reduction: str = "mean") -> Ten
 
     Written as softplus(x) - x*y, which equals it exactly and never takes log(0).
     """
-    target = _as_tensor(target, logits)
+    target = as_tensor(target, logits.dtype)
     _same_shape("bce_with_logits", logits, target)
     return _reduce(logits.softplus() - logits * target, reduction)
 
