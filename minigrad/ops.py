@@ -206,6 +206,7 @@ def sigmoid(a):
 
 @primitive
 def relu(a):
+    """max(a, 0); its slope at exactly 0 is taken as 0, as in PyTorch."""
     positive = a > 0
 
     def backward(g):
@@ -257,7 +258,8 @@ def mean(a, *, axis=None, keepdims=False):
 
 @primitive
 def max(a, *, axis=None, keepdims=False):
-    """The gradient goes to the maximal entries (shared equally between ties)."""
+    """The gradient goes to the maximal entries, shared equally between ties: PyTorch's rule
+    for ``amax`` (its ``max(dim)`` instead gives all of it to one index)."""
     out = np.max(a, axis=axis, keepdims=keepdims)
 
     def backward(g):
