@@ -25,9 +25,9 @@ import safetensors
 import safetensors.numpy
 
 from minigrad.errors import ShapeError
+from minigrad.io import write_atomically
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
-from minigrad.viz.output import write_atomically
 
 FORMAT = 1  # the newest layout this minigrad writes and reads
 METADATA_KEY = "minigrad"

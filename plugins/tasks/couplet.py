@@ -190,7 +190,7 @@ class Couplet(mg.Task):
 
     def write_reports(self, model, data, out_dir):
         """samples.txt: the first test couplets with the model's lower lines (temperature 0)."""
-        from minigrad.viz.output import write_atomically
+        from minigrad.io import write_atomically
 
         pairs = self.pairs["test"][:SAMPLES]
         answers = self.answer(model, [upper for upper, _ in pairs], 0.0, None)

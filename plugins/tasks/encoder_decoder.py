@@ -9,7 +9,6 @@ y_1 … y_T EOS, and each row's number in ``self.examples`` (for its reference t
 
 from __future__ import annotations
 
-import io
 import warnings
 from collections import Counter
 from dataclasses import dataclass
@@ -140,7 +139,7 @@ class EncoderDecoderTask(mg.Task):
 
     def write_reports(self, model, data, out_dir):
         """examples.txt: test inputs, references and outputs; attention.png: α for one of them."""
-        from minigrad.viz.output import write_atomically
+        from minigrad.io import write_atomically
 
         test = data["test"]
         outputs, attention = self.translate(model, tuple(a[:12] for a in test))
@@ -162,14 +161,13 @@ class EncoderDecoderTask(mg.Task):
 
 def attention_heat_map(weights: np.ndarray, source: list[str], output: list[str]) -> bytes | None:
     """α as an image: one row per output token, one column per source token (None without matplotlib)."""
-    try:
-        import matplotlib
+    from minigrad.io import figure_bytes, pyplot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib import font_manager
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return None
+    from matplotlib import font_manager
+
     cjk = [f.name for f in font_manager.fontManager.ttflist if any(k in f.name for k in ("CJK", "WenQuanYi", "Hei", "Ming"))]
     if cjk:  # Chinese source characters need a font that has them
         plt.rcParams["font.family"] = [cjk[0], "DejaVu Sans"]
@@ -179,13 +177,10 @@ def attention_heat_map(weights: np.ndarray, source: list[str], output: list[str]
     axis.set_xticks(range(len(source)), source, rotation=90 if max(map(len, source)) > 1 else 0)
     axis.set_yticks(range(len(output)), output)
     axis.set(xlabel="source", ylabel="output", title="attention α_tj")
-    buffer = io.BytesIO()
     with warnings.catch_warnings():  # without a CJK font, Chinese labels are drawn as boxes: no need to say so per glyph
         warnings.simplefilter("ignore", UserWarning)
         figure.tight_layout()
-        figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
-    return buffer.getvalue()
+        return figure_bytes(figure)
 
 
 def _trimmed(batch):

@@ -113,17 +113,11 @@ class Names(mg.Task):
 
     def write_reports(self, model, data, out_dir):
         """confusion.png: for each language, where its test names were put."""
-        try:
-            import matplotlib
+        from minigrad.io import pyplot, save_figure
 
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
+        plt = pyplot()
+        if plt is None:
             return []
-        import io
-
-        from minigrad.viz.output import write_atomically
-
         predicted, truth = self.predict(model, data["test"]), data["test"][2]
         counts = np.zeros((len(self.classes), len(self.classes)))
         np.add.at(counts, (truth, predicted), 1)
@@ -139,11 +133,7 @@ class Names(mg.Task):
                           color="white" if share > 0.5 else "black")  # fmt: skip
         figure.colorbar(image)
         figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=100)
-        plt.close(figure)
-        write_atomically(out_dir / "confusion.png", buffer.getvalue())
-        return [out_dir / "confusion.png"]
+        return [save_figure(figure, out_dir / "confusion.png")]
 
 
 @mg.hookimpl

@@ -182,7 +182,7 @@ class Sentiment(mg.Task):
 
     def write_reports(self, model, data, out_dir):
         """misclassified.txt: the test sentences the model got wrong, the most confident mistakes first."""
-        from minigrad.viz.output import write_atomically
+        from minigrad.io import write_atomically
 
         labels, logits = data["test"][2], self.logits(model, data["test"])
         positive = logits.softmax(axis=1).data[:, 1]  # P(positive | sentence)
