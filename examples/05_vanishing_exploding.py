@@ -7,9 +7,12 @@
    A tanh RNN with W = ρ·Q (Q orthogonal, so every singular value of W is ρ) is run over
    50 steps. The product is computed by hand in NumPy and compared with what backward()
    carries back (mg.viz.gradient_flow): ρ < 1 vanishes, ρ = 1.5 explodes.
-2. Clipping. The same RNN with ρ = 1.5 trained with SGD: without clipping one huge
+2. The overflow. The ρ = 1.5 RNN fed zeros (its state stays at 0, where tanh' = 1) over 300
+   steps in float32: the gradient passes float32's largest number, and mg.detect_anomaly()
+   names the step where it becomes infinite.
+3. Clipping. The same RNN with ρ = 1.5 trained with SGD: without clipping one huge
    gradient throws the weights away; with mg.nn.clip_grad_norm_ training goes on.
-3. ReLU and initialisation. Gradient flow at initialisation over 100 steps: tanh with
+4. ReLU and initialisation. Gradient flow at initialisation over 100 steps: tanh with
    PyTorch's initialisation, tanh with an orthogonal W, ReLU with W = I (IRNN).
 
     .venv/bin/python examples/05_vanishing_exploding.py [--out DIR] [--smoke]
@@ -70,7 +73,48 @@ axis.legend(ncol=4, fontsize=9)
 ex.figure(figure, "product.png")
 
 
-# --- 2. clipping ---------------------------------------------------------------------------------------------
+# --- 2. where the explosion overflows ----------------------------------------------------------------------
+steps = 300
+
+
+def silent_rnn(dtype):
+    """The ρ = 1.5 RNN with zero biases, fed zeros, loss L = s_T·vᵀ. Its state stays at 0, where
+    tanh' = 1: every step back multiplies ‖dL/ds_t‖ by exactly ρ, the largest a factor can be."""
+    rnn = tanh_rnn(1.5).to_dtype(dtype)
+    rnn.bias_ih_l0.data[:] = rnn.bias_hh_l0.data[:] = 0
+    output, _ = rnn(mg.tensor(np.zeros((1, steps, 1), dtype)))
+    return rnn, output, (output[:, -1] * mg.tensor(v.astype(dtype))).sum()
+
+
+float32_max, float64_max = np.finfo(np.float32).max, np.finfo(np.float64).max
+with np.errstate(over="ignore", invalid="ignore"), ex.transcript("anomaly.txt"):
+    print(f"tanh RNN, ρ = 1.5, zero biases, {steps} steps of zero input, loss at step {steps}")
+    _, output, loss = silent_rnn(np.float64)
+    grads = mg.gradients(loss, list(output.parents))  # output = stack(s_1, ..., s_T): dL/ds_t for every t
+    norms = [np.linalg.norm(g) for g in grads]
+    overflows = max(t for t, g in enumerate(grads, 1) if np.abs(g).max() > float32_max)  # it grows going back
+    print(f"float64: ‖dL/ds_t‖ grows {norms[-2] / norms[-1]:.4f} times per step back; its largest entry is "
+          f"beyond float32's largest number, {float32_max:.1e}, from t = {overflows} back "
+          f"(‖dL/ds_{overflows}‖ = {norms[overflows - 1]:.1e})")
+    print(f"float64, whose largest number is {float64_max:.1e}, would overflow about "
+          f"{np.log(float64_max / norms[-1]) / np.log(1.5):.0f} steps back from the loss")
+    rnn, _, loss = silent_rnn(np.float32)
+    loss.backward()
+    nan = sum(int(np.isnan(p.grad).sum()) for p in rnn.parameters())
+    print(f"float32: backward() runs to the end; {nan} of the {sum(p.size for p in rnn.parameters())} "
+          "parameter gradient entries are NaN")
+    print("float32 under mg.detect_anomaly():")
+    # --8<-- [start:anomaly]
+    try:
+        with mg.detect_anomaly():  # check every op's output, and every gradient, for NaN and inf
+            _, output, loss = silent_rnn(np.float32)
+            loss.backward()
+    except mg.AnomalyError as error:
+        print(error)
+    # --8<-- [end:anomaly]
+
+
+# --- 3. clipping ---------------------------------------------------------------------------------------------
 def train(clip, updates, rho=1.5, lr=0.1, seed=0):
     """Regress the sum of the first 5 of 30 inputs from the last state; SGD, batch 32."""
     rnn = tanh_rnn(rho, seed)
@@ -113,7 +157,7 @@ right.set(xlabel="update", ylabel="loss", title="Loss")
 right.legend()
 ex.figure(figure, "clipping.png")
 
-# --- 3. ReLU and initialisation ----------------------------------------------------------------------------
+# --- 4. ReLU and initialisation ----------------------------------------------------------------------------
 steps = 100
 x = np.random.default_rng(3).uniform(0, 1, (1, steps, 1))  # a positive signal, as the echo task's
 v = np.random.default_rng(2).normal(0, 1, (1, HIDDEN))
