@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
 import json
 import os
-import re
+import shutil
 import sys
+import textwrap
 import time
 import typing
 import warnings
@@ -18,8 +18,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 import minigrad as mg
+from minigrad.allocator import tune_malloc
 from minigrad.errors import GradcheckError, ShapeError
-from minigrad.plugins import PluginError, PluginWarning, broken, conflicts, provided
+from minigrad.plugins import PluginError, PluginWarning, Provided, broken, conflicts, lookup, one_line, provided
 from minigrad.testing import CellContractError, check_cell
 from minigrad.viz.output import FORMATS
 
@@ -29,8 +30,62 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors; ``names`` (a command) adds the cells or tasks it takes to its help."""
+
+    def __init__(self, *args: Any, names: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.names = names
+
     def error(self, message: str) -> None:  # one line instead of usage + error
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+    def format_help(self) -> str:  # the plugins are listed only when help is asked for: loading them costs time
+        text = super().format_help()
+        if self.names:
+            text += "".join(_listing(title, items) for title, items in names_for(self.names).items())
+        return text
+
+
+def names_for(command: str) -> dict[str, dict[str, Provided]]:
+    """The cells or tasks a command's positional argument takes, by title: ``{"tasks": {name: Provided}}``."""
+    cells = provided("minigrad_cells", mg.nn.Cell)
+    tasks = provided("minigrad_tasks", mg.Task)
+    if command == "generate":
+        return {"generative tasks": {n: p for n, p in tasks.items() if p.cls.generate is not mg.Task.generate}}
+    if command == "graph":
+        return {"cells": cells, "tasks": tasks}
+    if command == "gradcheck":
+        return {"cells": cells}
+    return {"tasks": tasks}
+
+
+def summary(cls: type) -> str:
+    """A plugin class's one-line description: the first paragraph of its docstring, else of its module's."""
+    doc = cls.__dict__.get("__doc__") or sys.modules[cls.__module__].__doc__ or ""
+    return " ".join(doc.strip().split("\n\n")[0].replace("``", "").split())  # ``code`` marks read as noise here
+
+
+def _listing(title: str, items: dict[str, Provided]) -> str:
+    """``title:`` and one row per item, its summary wrapped to the terminal as argparse wraps help."""
+    width = shutil.get_terminal_size().columns - 2
+    indent = max(map(len, items), default=0) + 4
+    rows = [
+        textwrap.fill(
+            summary(item.cls),
+            width,
+            initial_indent=f"  {name}".ljust(indent),
+            subsequent_indent=" " * indent,
+            break_on_hyphens=False,
+        )
+        for name, item in sorted(items.items())
+    ]
+    return f"\n{title}:\n" + "\n".join(rows or ["  (none registered)"]) + "\n"
+
+
+def _missing(command: str, metavar: str) -> UsageError:
+    """The error for a command run without its CELL or TASK, naming the choices."""
+    choices = "; ".join(f"{title}: {', '.join(sorted(items)) or 'none'}" for title, items in names_for(command).items())
+    return UsageError(f"minigrad {command}: {metavar} is missing; {choices}")
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:
@@ -59,7 +114,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     names = args.cells or sorted(cells)
     for name in names:
         if name not in cells:
-            mg.plugins.lookup("minigrad_cells", mg.nn.Cell, name)  # raises: unknown, or claimed by two plugins
+            lookup("minigrad_cells", mg.nn.Cell, name)  # raises: unknown, or claimed by two plugins
     _warn_broken()
     failures = 0
     width = max(map(len, names))
@@ -69,7 +124,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
             worst = check_cell(cells[name].cls, steps=args.steps)
         except Exception as error:  # a plugin's bug fails its own line; the other cells are still checked
             failures += 1
-            reason = str(error) if isinstance(error, (GradcheckError, CellContractError)) else _one_line(error)
+            reason = str(error) if isinstance(error, (GradcheckError, CellContractError)) else one_line(error)
             print(f"{name.ljust(width)}  FAIL  {reason}")
             continue
         print(f"{name.ljust(width)}  ok    worst gradient error {worst:.1e}  ({time.perf_counter() - start:.1f} s)")
@@ -142,6 +197,8 @@ def attention_context(loss: mg.Tensor, step: int, name: str) -> mg.Tensor:
 def cmd_graph(args: argparse.Namespace) -> int:
     """Draw a small instance of a cell, or a task's model on one example: unrolled (or folded),
     optionally coloured by gradient."""
+    if args.name is None:
+        raise _missing("graph", "CELL|TASK")
     cells = provided("minigrad_cells", mg.nn.Cell)
     tasks = provided("minigrad_tasks", mg.Task)
     if args.name not in cells and args.name not in tasks:
@@ -180,7 +237,7 @@ def cmd_gradflow(args: argparse.Namespace) -> int:
         raise UsageError(f"minigrad gradflow: --cells names no cell; registered: {', '.join(sorted(cells))}")
     for name in names:
         if name not in cells:
-            mg.plugins.lookup("minigrad_cells", mg.nn.Cell, name)  # raises, naming the cells there are
+            lookup("minigrad_cells", mg.nn.Cell, name)  # raises, naming the cells there are
     if Path(args.output).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise UsageError(f"minigrad gradflow: -o must end in .png, .svg or .pdf, got {args.output!r}")
     results = []
@@ -213,52 +270,28 @@ def cmd_gradflow(args: argparse.Namespace) -> int:
     return 0
 
 
-def _field_help(config_class: type) -> dict[str, str]:
-    """Each config field's help: the comment after it in the class's source (``lr: float = 0.01  # ...``)."""
-    helps: dict[str, str] = {}
-    for klass in reversed(config_class.__mro__):
-        try:
-            source = inspect.getsource(klass)
-        except (OSError, TypeError):
-            continue
-        for match in re.finditer(r"^\s*(\w+)\s*:[^=\n]*=[^#\n]*#\s*(.+)$", source, re.MULTILINE):
-            helps[match.group(1)] = match.group(2).strip()
-    return helps
-
-
 def task_parser(task_class: type, prog: str) -> argparse.ArgumentParser:
-    """Options derived from the task's Config dataclass: ``hidden_size`` -> ``--hidden-size``."""
-    parser = _Parser(prog=prog, argument_default=argparse.SUPPRESS)
+    """Options derived from the task's Config dataclass: ``hidden_size`` -> ``--hidden-size``,
+    each with the help its field declares (``metadata={"help": ...}``) and its default."""
+    parser = _Parser(prog=prog, description=summary(task_class), argument_default=argparse.SUPPRESS)
     types = typing.get_type_hints(task_class.Config)
-    helps = _field_help(task_class.Config)
     unused = getattr(task_class.Config, "unused_options", ())
     for field in dataclasses.fields(task_class.Config):
         if field.name in unused:  # e.g. --steps for a task whose sequences are as long as they come
             continue
         flag, kind = "--" + field.name.replace("_", "-"), types[field.name]
-        text = f"{helps.get(field.name, '')} (default {field.default})".strip()
+        text = f"{field.metadata.get('help', '')} (default {field.default})".strip()
         if kind is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, help=text)
         elif typing.get_origin(kind) is typing.Literal:
             parser.add_argument(flag, choices=typing.get_args(kind), help=text)
         else:
-            parser.add_argument(flag, type=_number(kind, flag), help=text)
+            parser.add_argument(flag, type=kind if kind is str else _number(kind), help=text)
     return parser
 
 
-def _number(kind: type, flag: str) -> Callable[[str], Any]:
-    def convert(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {kind.__name__}, got {text!r}") from None
-        return value
-
-    return convert
-
-
 def _task_class(name: str) -> type:
-    return mg.plugins.lookup("minigrad_tasks", mg.Task, name).cls
+    return lookup("minigrad_tasks", mg.Task, name).cls
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -266,6 +299,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from minigrad.checkpoint import load_with_extras
     from minigrad.train import LAST, Trainer
 
+    if args.task is None:
+        raise _missing("train", "TASK")
     task_class = _task_class(args.task)
     parser = task_parser(task_class, f"minigrad train {args.task}")
     parser.add_argument("--out", help="output directory (default out/TASK)")
@@ -279,7 +314,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         values = load_with_extras(Path(resume) / LAST)[1]["config"]
         out = Path(resume)
     config = task_class.Config(**{**values, **given})
-    mg.plugins.lookup("minigrad_cells", mg.nn.Cell, config.cell)  # an unknown cell: one line, now
+    lookup("minigrad_cells", mg.nn.Cell, config.cell)  # an unknown cell: one line, now
     trainer = Trainer(task_class(config), out, progress=not quiet and sys.stdout.isatty())
     metrics = trainer.fit(resume=bool(resume))
     print(json.dumps(metrics))
@@ -290,10 +325,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _task_from_checkpoint(task_name: str, checkpoint: str) -> tuple[Any, Any]:
+def _task_from_checkpoint(command: str, task_name: str | None, checkpoint: str) -> tuple[Any, Any]:
     """The task and its trained model, rebuilt from a checkpoint alone."""
     from minigrad.checkpoint import CheckpointError, check_compatible, load
 
+    if task_name is None:
+        raise _missing(command, "TASK")
     task_class = _task_class(task_name)
     state_dict, metadata = load(checkpoint)
     if metadata.get("task") != task_name:
@@ -312,10 +349,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """Recompute a checkpoint's test metrics from the checkpoint alone."""
     from minigrad.viz.output import write_atomically
 
-    task, model = _task_from_checkpoint(args.task, args.checkpoint)
+    task, model = _task_from_checkpoint(args.command, args.task, args.checkpoint)
     data = task.make_data(np.random.default_rng([task.config.seed, 1]))
     with mg.no_grad():
-        metrics = task.evaluate(model, data["test"])
+        metrics = task.evaluate(model, data["test"], "test")
     print(json.dumps(metrics))
     target = Path(args.checkpoint).with_name("eval-metrics.json")
     write_atomically(target, (json.dumps(metrics, indent=2) + "\n").encode())
@@ -325,7 +362,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """Sample from a generative task's checkpoint, each output fed back as the next input."""
-    task, model = _task_from_checkpoint(args.task, args.checkpoint)
+    task, model = _task_from_checkpoint(args.command, args.task, args.checkpoint)
     prompt = args.prompt_option if args.prompt_option is not None else args.prompt
     with mg.no_grad():
         try:
@@ -336,17 +373,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _one_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0] if lines else ''}"
-
-
 def _warn_broken() -> None:
     """Broken plugins and contested names, one line each on stderr: they are skipped, not hidden."""
     for plugin in broken():
         print(f"minigrad: warning: {plugin}", file=sys.stderr)
     for message in conflicts("minigrad_cells").values():
-        print(f"minigrad: warning: {message}; neither is used", file=sys.stderr)
+        print(f"minigrad: warning: {message}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -359,16 +391,20 @@ def build_parser() -> argparse.ArgumentParser:
     plugins.set_defaults(run=cmd_plugins)
 
     gradcheck = commands.add_parser(
-        "gradcheck", help="check cells' gradients against finite differences (all cells when none is named)"
+        "gradcheck",
+        help="check cells' gradients against finite differences (all cells when none is named)",
+        names="gradcheck",
     )
     gradcheck.add_argument("cells", nargs="*", metavar="CELL", help="registered cell names")
     gradcheck.add_argument("--steps", type=_positive_int, default=4, help="time steps to unroll (default 4)")
     gradcheck.set_defaults(run=cmd_gradcheck)
 
     graph = commands.add_parser(
-        "graph", help="draw a cell, or a task's model, unrolled through time (or folded) with the lecture's names"
+        "graph",
+        help="draw a cell, or a task's model, unrolled through time (or folded) with the lecture's names",
+        names="graph",
     )
-    graph.add_argument("name", metavar="CELL|TASK", help="a registered cell or task")
+    graph.add_argument("name", nargs="?", metavar="CELL|TASK", help="a registered cell or task (listed below)")
     graph.add_argument("-o", "--output", required=True, help="FILE.svg, .png, .pdf or .dot")
     graph.add_argument("--steps", type=_positive_int, help="time steps to unroll (default: 3, or the task's)")
     graph.add_argument("--folded", action="store_true", help="lay every step onto one: the recurrent edge as a loop")
@@ -400,18 +436,18 @@ def build_parser() -> argparse.ArgumentParser:
     flow.add_argument("--quiet", action="store_true", help="no progress bar")
     flow.set_defaults(run=cmd_gradflow)
 
-    train = commands.add_parser("train", help="train a task (minigrad train TASK --help lists its options)", add_help=False)
-    train.add_argument("task", metavar="TASK")
-    train.add_argument("options", nargs=argparse.REMAINDER, help="the task's options")
+    train = commands.add_parser("train", help="train a task (minigrad train TASK --help lists its options)", names="train")
+    train.add_argument("task", nargs="?", metavar="TASK", help="a registered task (listed below)")
+    train.add_argument("options", nargs=argparse.REMAINDER, help="the task's options (minigrad train TASK --help)")
     train.set_defaults(run=cmd_train)
 
-    evaluate = commands.add_parser("eval", help="recompute a checkpoint's test metrics")
-    evaluate.add_argument("task", metavar="TASK")
+    evaluate = commands.add_parser("eval", help="recompute a checkpoint's test metrics", names="eval")
+    evaluate.add_argument("task", nargs="?", metavar="TASK", help="the task the checkpoint was trained on")
     evaluate.add_argument("--checkpoint", required=True, help="DIR/model.safetensors from minigrad train")
     evaluate.set_defaults(run=cmd_eval)
 
-    generate = commands.add_parser("generate", help="sample from a generative task's checkpoint")
-    generate.add_argument("task", metavar="TASK")
+    generate = commands.add_parser("generate", help="sample from a generative task's checkpoint", names="generate")
+    generate.add_argument("task", nargs="?", metavar="TASK", help="a generative task (listed below)")
     generate.add_argument("prompt", nargs="?", help="the text to start from")
     generate.add_argument("--prompt", dest="prompt_option", metavar="TEXT", help="the same, as an option")
     generate.add_argument("--checkpoint", required=True, help="DIR/model.safetensors from minigrad train")
@@ -422,27 +458,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(kind: type) -> Callable[[str], Any]:
-    """An argparse type: a number of ``kind`` above zero, or a one-line complaint."""
-    wanted = "a positive integer" if kind is int else "a positive number"
+def _number(kind: type, positive: bool = False) -> Callable[[str], Any]:
+    """An argparse type: text read as ``kind`` (int or float), above zero if ``positive``, or a one-line complaint."""
+    wanted = ("a positive " if positive else "an " if kind is int else "a ") + ("integer" if kind is int else "number")
 
     def convert(text: str) -> Any:
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
-        if not value > 0:
+        if positive and not value > 0:
             raise argparse.ArgumentTypeError(f"expected {wanted}, got {value}")
         return value
 
     return convert
 
 
-_positive_int, _positive_float = _positive(int), _positive(float)
+_positive_int, _positive_float = _number(int, positive=True), _number(float, positive=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 a check failed, 2 bad input)."""
+    tune_malloc()  # the command's own process only: importing minigrad leaves a host program's malloc alone
     warnings.simplefilter("ignore", PluginWarning)  # broken plugins are listed by the commands themselves
     try:
         parser = build_parser()

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 from fake_plugins import cell_source, make_dist
 
+import minigrad as mg
+
 SCRIPT = Path(sys.executable).parent / "minigrad"
-CELL_ROWS = {  # name -> (module, distribution and version)
-    "rnn": ("minigrad_plugins.cells.rnn", "minigrad 0.1.0"),
-    "lstm": ("minigrad_plugins.cells.lstm", "minigrad 0.1.0"),
-    "gru": ("minigrad_plugins.cells.gru", "minigrad 0.1.0"),
+CELL_ROWS = {  # name -> (module, origin: built-in, or distribution and version)
+    "rnn": ("minigrad_plugins.cells.rnn", "built-in"),
+    "lstm": ("minigrad_plugins.cells.lstm", "built-in"),
+    "gru": ("minigrad_plugins.cells.gru", "built-in"),
     "mgu": ("minigrad_mgu", "minigrad-mgu 0.1.0"),
 }
 
@@ -40,6 +42,7 @@ RAISING_FORWARD = cell_source(
 
 def run(*args: str, pythonpath: Path | None = None, script: bool = False) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINIGRAD_")}
+    env["COLUMNS"] = "300"  # argparse and the help's plugin lists wrap to this: one row per plugin
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
     command = [str(SCRIPT)] if script else [sys.executable, "-m", "minigrad"]
@@ -66,13 +69,16 @@ def broken_import(tmp_path):
 
 @pytest.mark.skipif(not SCRIPT.exists(), reason="console script not installed")
 def test_plugins_lists_every_cell_with_its_origin():
-    """One row per cell: name, kind, module, distribution and version (the console script)."""
+    """One row per cell and task: name, kind, module, and "built-in" or the distribution and its
+    version (the console script)."""
     result = run("plugins", script=True)
     assert result.returncode == 0, result.stderr
     rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[1:] if line.strip()}
     for name, (module, origin) in CELL_ROWS.items():
         assert rows[name][:3] == [name, "cell", module]
         assert " ".join(rows[name][3:]) == origin
+    for name, task in mg.tasks().items():
+        assert rows[name] == [name, "task", task.__module__, "built-in"]
     assert result.stdout.splitlines()[0].split() == ["NAME", "KIND", "MODULE", "FROM"]
     assert "broken" not in result.stdout and result.stderr == ""
 
@@ -166,12 +172,61 @@ def test_unknown_cell():
         ([], "COMMAND"),
         (["gradcheck", "--steps", "0"], "--steps"),
         (["gradcheck", "--steps", "many"], "'many'"),
+        (["gradcheck", "--steps", "2.5"], "expected a positive integer, got '2.5'"),
         (["plugins", "--verbose"], "--verbose"),
         (["gradcheck", "--bogus"], "--bogus"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(args, fragment):
     assert_one_line_error(run(*args), fragment)
+
+
+def listed(help_text: str, title: str) -> dict[str, str]:
+    """The rows under ``title:`` at the end of a command's help: name -> description."""
+    lines = help_text.split(f"\n{title}:\n", 1)[1].split("\n\n")[0].splitlines()
+    return dict(line.strip().split(None, 1) for line in lines)
+
+
+@pytest.mark.parametrize(
+    "command, titles", [("train", ["tasks"]), ("eval", ["tasks"]), ("generate", ["generative tasks"]), ("graph", ["cells", "tasks"])]
+)
+def test_command_help_lists_what_it_takes_one_line_each(command, titles):
+    """`minigrad train --help` (and eval, generate, graph): exit 0, every registered task (or cell)
+    on one line with its description."""
+    result = run(command, "--help")
+    assert result.returncode == 0, result.stderr
+    for title in titles:
+        rows = listed(result.stdout, title)
+        if title == "cells":
+            assert set(rows) == set(mg.cells())
+        elif title == "tasks":
+            assert set(rows) == set(mg.tasks())
+        else:  # only tasks that generate; char-lm does, echo does not
+            assert "char-lm" in rows and "echo" not in rows and set(rows) < set(mg.tasks())
+        assert all(len(text) > 20 for text in rows.values()), rows
+    if "tasks" in titles:
+        assert listed(result.stdout, "tasks")["echo"].startswith("The echo task")
+    if "cells" in titles:
+        assert listed(result.stdout, "cells")["lstm"].startswith("The LSTM cell")
+
+
+def test_train_task_help_starts_with_the_tasks_description():
+    result = run("train", "binary-subtraction", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Binary subtraction" in result.stdout and "--hidden-size" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, title",
+    [(["train"], "tasks"), (["eval", "--checkpoint", "m.safetensors"], "tasks"),
+     (["generate", "--checkpoint", "m.safetensors"], "generative tasks"), (["graph", "-o", "g.svg"], "tasks")],
+)  # fmt: skip
+def test_a_command_without_its_task_names_the_choices(args, title):
+    """`minigrad train` alone: one line, exit 2, naming what it takes."""
+    result = run(*args)
+    assert_one_line_error(result, f"minigrad {args[0]}", "missing", f"{title}:", "char-lm", "translate")
+    if args[0] == "graph":
+        assert "lstm" in result.stderr and "mgu" in result.stderr
 
 
 def test_help_and_version():

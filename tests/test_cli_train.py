@@ -180,7 +180,7 @@ def test_an_interrupted_run_leaves_complete_files_and_resumes_identically(tmp_pa
 def test_a_run_failing_in_the_task_leaves_no_partial_files(tmp_path, monkeypatch):
     """An exception in the task's evaluate at the first validation: nothing, or only complete files."""
 
-    def broken(self, model, split):
+    def broken(self, model, split, name):
         raise RuntimeError("evaluate exploded")
 
     monkeypatch.setattr(ECHO, "evaluate", broken)

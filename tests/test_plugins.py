@@ -1,12 +1,20 @@
-"""The plugin host: entry points, per-plugin isolation, strict and trace modes, hand registration."""
+"""The plugin host: built-ins registered directly, entry points for third parties, per-plugin
+isolation, claimed names, strict and trace modes, hand registration.
+
+Each test that installs fake plugins makes a fresh ``PluginHost`` (after putting them on
+sys.path); ``use_host`` makes it the default one for the test's length, so that
+``mg.cells()`` and ``mg.nn.Recurrent("name")`` see it too.
+"""
 
 from __future__ import annotations
 
+import importlib.metadata
 import itertools
 import os
 import subprocess
 import sys
 import types
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +23,10 @@ import pytest
 
 import minigrad as mg
 from fake_plugins import cell_source, make_dist
-from minigrad.plugins import BrokenPlugin, PluginError, PluginWarning
+from minigrad.plugins import BUILTIN_PLUGINS, BrokenPlugin, PluginError, PluginHost, PluginWarning
 
 BUILTIN = {"rnn", "lstm", "gru"}
+ROOT = Path(__file__).resolve().parent.parent
 _counter = itertools.count()
 
 # What each kind of broken plugin module looks like, and what its report must say.
@@ -38,26 +47,25 @@ BROKEN_SOURCES = {
 }
 
 
+@pytest.fixture(autouse=True)
+def plain_env(monkeypatch):
+    """Neither strict nor tracing unless a test says so."""
+    monkeypatch.delenv("MINIGRAD_STRICT_PLUGINS", raising=False)
+    monkeypatch.delenv("MINIGRAD_TRACE_PLUGINS", raising=False)
+
+
 def unique(prefix: str) -> str:
     """A module name no other test uses (modules stay cached in sys.modules)."""
     return f"mgfake_{prefix}_{os.getpid()}_{next(_counter)}"
 
 
-@pytest.fixture
-def fresh(monkeypatch):
-    """Clean plugin state before and after; fake modules are dropped from sys.modules."""
-    monkeypatch.delenv("MINIGRAD_STRICT_PLUGINS", raising=False)
-    monkeypatch.delenv("MINIGRAD_TRACE_PLUGINS", raising=False)
-    mg.plugins.reset()
-    yield monkeypatch
-    mg.plugins.reset()
-    for name in [n for n in sys.modules if n.startswith("mgfake_")]:
-        del sys.modules[name]
-
-
-def install(monkeypatch, root: Path) -> None:
-    monkeypatch.syspath_prepend(str(root))
-    mg.plugins.reset()
+def use_host(monkeypatch, root: Path | None = None) -> PluginHost:
+    """A fresh host, seeing the fake distributions in ``root``, as the default for this test."""
+    if root is not None:
+        monkeypatch.syspath_prepend(str(root))
+    host = PluginHost()
+    monkeypatch.setattr(mg.plugins, "host", host)
+    return host
 
 
 def broken_dist(tmp_path: Path, kind: str) -> tuple[str, str, str]:
@@ -68,23 +76,85 @@ def broken_dist(tmp_path: Path, kind: str) -> tuple[str, str, str]:
     return entry, module, expected
 
 
-# ------------------------------------------------------------------ what is installed
+def _module(source: str, name: str) -> types.ModuleType:
+    module = types.ModuleType(name)
+    exec(compile(source, name, "exec"), module.__dict__)
+    return module
 
 
-def test_cells_lists_builtins_and_third_party(fresh):
-    """rnn, lstm, gru come from the distribution minigrad, mgu from minigrad-mgu."""
-    cells = mg.cells()
+# ------------------------------------------------------------------ what is registered, and from where
+
+
+def test_builtins_are_registered_directly_and_third_party_through_entry_points():
+    """rnn, lstm, gru and every task are built-in (from BUILTIN_PLUGINS); mgu comes from minigrad-mgu."""
+    host = PluginHost()
+    cells = host.provided("minigrad_cells", mg.nn.Cell)
+    tasks = host.provided("minigrad_tasks", mg.Task)
     assert BUILTIN | {"mgu"} <= set(cells)
-    for name, cls in cells.items():
-        assert issubclass(cls, mg.nn.Cell) and cls.name == name
-    items = mg.plugins.provided("minigrad_cells", mg.nn.Cell)
     for name in BUILTIN:
-        assert items[name].plugin.distribution == "minigrad"
-        assert items[name].cls.__module__ == f"minigrad_plugins.cells.{name}"
-        assert items[name].kind == "cell"
-    assert items["mgu"].plugin.distribution == "minigrad-mgu"
-    assert items["mgu"].plugin.version == "0.1.0"
-    assert mg.plugins.broken() == []
+        assert cells[name].plugin.builtin and cells[name].plugin.origin == "built-in"
+        assert cells[name].plugin.name == cells[name].cls.__module__ == f"minigrad_plugins.cells.{name}"
+        assert cells[name].kind == "cell"
+    builtin_modules = {p.plugin.module for p in [*cells.values(), *tasks.values()] if p.plugin.builtin}
+    assert builtin_modules == set(BUILTIN_PLUGINS)  # each listed module provides something, and nothing else is built-in
+    assert all(p.plugin.origin == "built-in" for p in tasks.values())
+    assert not cells["mgu"].plugin.builtin
+    assert (cells["mgu"].plugin.distribution, cells["mgu"].plugin.version) == ("minigrad-mgu", "0.1.0")
+    assert cells["mgu"].plugin.origin == "minigrad-mgu 0.1.0"
+    assert host.broken() == [] and host.conflicts("minigrad_cells") == {}
+
+
+def test_the_default_host_is_what_mg_cells_and_tasks_show():
+    assert mg.cells() == {n: p.cls for n, p in mg.plugins.host.provided("minigrad_cells", mg.nn.Cell).items()}
+    assert mg.tasks() == {n: p.cls for n, p in mg.plugins.host.provided("minigrad_tasks", mg.Task).items()}
+
+
+def test_builtins_work_without_entry_point_metadata(monkeypatch):
+    """No installed metadata at all (a vendored copy): every built-in cell and task is still there."""
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda **kwargs: [])
+    host = use_host(monkeypatch)
+    cells = host.provided("minigrad_cells", mg.nn.Cell)
+    assert set(cells) == BUILTIN  # mgu needs its metadata, so it is gone
+    modules = {p.cls.__module__ for p in [*cells.values(), *host.provided("minigrad_tasks", mg.Task).values()]}
+    assert modules == set(BUILTIN_PLUGINS)
+    out, h_n = mg.nn.LSTM(2, 3)(mg.tensor(np.ones((1, 4, 2))))  # through the default host
+    assert out.shape == (1, 4, 3) and h_n[0].shape == (1, 1, 3)
+
+
+def test_a_zipped_copy_registers_its_own_builtins(tmp_path):
+    """minigrad and minigrad_plugins copied into one zip file on PYTHONPATH, as a zipapp would
+    carry them: the built-ins come from the zip, whatever the installed metadata says."""
+    archive = tmp_path / "vendored.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for package, source in (("minigrad", ROOT / "minigrad"), ("minigrad_plugins", ROOT / "plugins")):
+            for path in source.rglob("*.py"):
+                zf.write(path, f"{package}/{path.relative_to(source)}")
+    code = (
+        "import minigrad as mg\n"
+        "items = {**mg.plugins.provided('minigrad_cells', mg.nn.Cell), **mg.plugins.provided('minigrad_tasks', mg.Task)}\n"
+        "print(mg.__file__)\n"
+        "for name, item in sorted(items.items()):\n"
+        "    print(name, item.plugin.origin, __import__('sys').modules[item.cls.__module__].__file__)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINIGRAD_")}
+    env["PYTHONPATH"] = str(archive)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    first, *rows = result.stdout.splitlines()
+    assert first.startswith(str(archive))
+    builtin = {row.split()[0]: row.split()[-1] for row in rows if row.split()[1] == "built-in"}
+    assert BUILTIN | set(mg.tasks()) <= set(builtin)
+    assert all(path.startswith(str(archive)) for path in builtin.values())
+    assert "PluginWarning" not in result.stderr  # no built-in reported twice or broken
+
+
+def test_stale_metadata_listing_a_builtin_registers_it_once(monkeypatch, tmp_path):
+    """Installed metadata that still names a built-in module (an old install): loaded once, as built-in."""
+    make_dist(tmp_path, "minigrad-old", {"rnn": "minigrad_plugins.cells.rnn"}, {})
+    host = use_host(monkeypatch, tmp_path)
+    cells = host.provided("minigrad_cells", mg.nn.Cell)
+    assert cells["rnn"].plugin.origin == "built-in"
+    assert host.broken() == [] and host.conflicts("minigrad_cells") == {}
 
 
 def test_hookimpl_is_pluggys_marker_for_minigrad():
@@ -94,16 +164,25 @@ def test_hookimpl_is_pluggys_marker_for_minigrad():
     assert mg.plugins.plugin_manager().project_name == "minigrad"
 
 
+def test_hosts_are_independent(monkeypatch):
+    """What one host registers, another does not see: a test's host leaves the default one alone."""
+    mine = PluginHost()
+    mine.register(_module(cell_source("Solo", "solocell"), unique("solo")))
+    assert "solocell" in mine.provided("minigrad_cells", mg.nn.Cell)
+    assert "solocell" not in PluginHost().provided("minigrad_cells", mg.nn.Cell)
+    assert "solocell" not in mg.cells()
+
+
 # ------------------------------------------------------------------ isolation of broken plugins
 
 
 @pytest.mark.parametrize("kind", sorted(BROKEN_SOURCES))
-def test_broken_plugin_is_isolated_and_reported(fresh, tmp_path, kind):
+def test_broken_plugin_is_isolated_and_reported(monkeypatch, tmp_path, kind):
     """A broken plugin is skipped with a PluginWarning; the other cells keep working."""
     entry, module, expected = broken_dist(tmp_path, kind)
     good = unique("good")
     make_dist(tmp_path, "fake-good", {"fakegood": good}, {good: cell_source("GoodCell", "fakegood")})
-    install(fresh, tmp_path)
+    use_host(monkeypatch, tmp_path)
     with pytest.warns(PluginWarning, match=entry):
         cells = mg.cells()
     assert BUILTIN | {"mgu", "fakegood"} <= set(cells)
@@ -124,23 +203,31 @@ def test_broken_plugin_is_isolated_and_reported(fresh, tmp_path, kind):
     assert out.shape == (1, 2, 3)
 
 
+def test_a_broken_builtin_is_reported_like_any_plugin(recwarn):
+    """A built-in module that fails to import is named; the other built-ins still load."""
+    host = PluginHost(builtins=("minigrad_plugins.cells.rnn", "minigrad_plugins.cells.nosuchcell"), entry_points=False)
+    assert set(host.provided("minigrad_cells", mg.nn.Cell)) == {"rnn"}
+    (report,) = host.broken()
+    assert report.info.builtin and "nosuchcell" in str(report) and "built-in" in str(report)
+
+
 @pytest.mark.parametrize("kind", sorted(BROKEN_SOURCES))
-def test_strict_mode_raises_plugin_error(fresh, tmp_path, kind):
+def test_strict_mode_raises_plugin_error(monkeypatch, tmp_path, kind):
     """MINIGRAD_STRICT_PLUGINS=1 turns a broken plugin into a PluginError naming it."""
     entry, _, expected = broken_dist(tmp_path, kind)
-    install(fresh, tmp_path)
-    fresh.setenv("MINIGRAD_STRICT_PLUGINS", "1")
+    use_host(monkeypatch, tmp_path)
+    monkeypatch.setenv("MINIGRAD_STRICT_PLUGINS", "1")
     with pytest.raises(PluginError, match=entry) as info:
         mg.cells()
     assert expected in str(info.value)
     assert "\n" not in str(info.value)
 
 
-def test_strict_mode_stays_strict_on_the_next_lookup(fresh, tmp_path):
+def test_strict_mode_stays_strict_on_the_next_lookup(monkeypatch, tmp_path):
     """After a strict failure, a second lookup must not quietly return a half-loaded registry."""
     entry, _, _ = broken_dist(tmp_path, "import_error")
-    install(fresh, tmp_path)
-    fresh.setenv("MINIGRAD_STRICT_PLUGINS", "1")
+    use_host(monkeypatch, tmp_path)
+    monkeypatch.setenv("MINIGRAD_STRICT_PLUGINS", "1")
     with pytest.raises(PluginError):
         mg.cells()
     with pytest.raises(PluginError, match=entry):
@@ -148,12 +235,11 @@ def test_strict_mode_stays_strict_on_the_next_lookup(fresh, tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore::minigrad.plugins.PluginWarning")
-def test_a_broken_plugin_is_reported_once(fresh, tmp_path):
+def test_a_broken_plugin_is_reported_once(monkeypatch, tmp_path):
     """Registering or unregistering another plugin must not report the same broken plugin again."""
     entry, _, _ = broken_dist(tmp_path, "hook_raises")
-    install(fresh, tmp_path)
-    with pytest.warns(PluginWarning):
-        mg.cells()
+    use_host(monkeypatch, tmp_path)
+    mg.cells()
     assert len(mg.plugins.broken()) == 1
     module = _module(cell_source("Once", "oncecell"), unique("once"))
     mg.plugins.register(module)
@@ -163,29 +249,33 @@ def test_a_broken_plugin_is_reported_once(fresh, tmp_path):
     assert [b.info.name for b in mg.plugins.broken()] == [entry]
 
 
-def test_unregister_an_installed_plugin_and_reset_restores_it(fresh):
-    mg.plugins.unregister("mgu")
+def test_unregister_an_installed_plugin_then_a_fresh_host_has_it_again(monkeypatch):
+    host = use_host(monkeypatch)
+    host.unregister("mgu")
     assert "mgu" not in mg.cells() and BUILTIN <= set(mg.cells())
-    mg.plugins.reset()
+    use_host(monkeypatch)
     assert "mgu" in mg.cells()
 
 
-def test_strict_mode_off_values(fresh, tmp_path):
+def test_strict_mode_off_values(monkeypatch, tmp_path):
     """MINIGRAD_STRICT_PLUGINS=0 is not strict."""
-    entry, _, _ = broken_dist(tmp_path, "import_error")
-    install(fresh, tmp_path)
-    fresh.setenv("MINIGRAD_STRICT_PLUGINS", "0")
+    broken_dist(tmp_path, "import_error")
+    use_host(monkeypatch, tmp_path)
+    monkeypatch.setenv("MINIGRAD_STRICT_PLUGINS", "0")
     with pytest.warns(PluginWarning):
         assert BUILTIN <= set(mg.cells())
 
 
-def test_two_plugins_claiming_one_name(fresh, tmp_path):
-    """Two plugins providing the cell name 'dupcell': using that name is a PluginError naming
-    both; the name is left out of mg.cells() with a warning; other cells keep working."""
+# ------------------------------------------------------------------ one name, two plugins
+
+
+def test_two_plugins_claiming_one_name(monkeypatch, tmp_path):
+    """Two third-party plugins providing the cell name 'dupcell': using that name is a PluginError
+    naming both; the name is left out of mg.cells() with a warning; other cells keep working."""
     a, b = unique("dupa"), unique("dupb")
     make_dist(tmp_path, "fake-dup-a", {"dup_a": a}, {a: cell_source("A", "dupcell")})
     make_dist(tmp_path, "fake-dup-b", {"dup_b": b}, {b: cell_source("B", "dupcell")})
-    install(fresh, tmp_path)
+    use_host(monkeypatch, tmp_path)
     with pytest.warns(PluginWarning, match="dupcell"):
         cells = mg.cells()
     assert "dupcell" not in cells and BUILTIN <= set(cells)
@@ -197,21 +287,27 @@ def test_two_plugins_claiming_one_name(fresh, tmp_path):
     for text in ("dup_a", "dup_b", "fake-dup-a", "fake-dup-b", a, b):
         assert text in message
     assert "\n" not in message
+    assert mg.plugins.conflicts("minigrad_cells") == {"dupcell": message}
 
 
-def test_third_party_claiming_a_builtin_name(fresh, tmp_path):
-    """A plugin that also calls its cell 'lstm' -> PluginError naming it and minigrad's on use;
-    in strict mode already when the cells are listed."""
+def test_third_party_claiming_a_builtin_name(monkeypatch, tmp_path):
+    """A plugin that also calls its cell 'lstm': the built-in keeps the name (installing a package
+    does not change what mg.nn.LSTM is), and the clash is reported naming both; strict mode
+    refuses it when the cells are listed."""
     m = unique("lstm2")
     make_dist(tmp_path, "fake-lstm", {"otherlstm": m}, {m: cell_source("L", "lstm")})
-    install(fresh, tmp_path)
-    with pytest.warns(PluginWarning):
-        assert "gru" in mg.cells()
-    with pytest.raises(PluginError, match="'lstm'") as info:
-        mg.nn.LSTM(2, 3)
-    assert "otherlstm" in str(info.value) and "minigrad_plugins.cells.lstm" in str(info.value)
-    mg.plugins.reset()
-    fresh.setenv("MINIGRAD_STRICT_PLUGINS", "1")
+    use_host(monkeypatch, tmp_path)
+    with pytest.warns(PluginWarning, match="'lstm'") as caught:
+        cells = mg.cells()
+    message = str(caught[0].message)
+    assert "otherlstm" in message and "fake-lstm" in message and "minigrad_plugins.cells.lstm" in message
+    assert "built-in" in message and "\n" not in message
+    assert cells["lstm"].__module__ == "minigrad_plugins.cells.lstm"
+    layer = mg.nn.LSTM(2, 3)
+    assert layer.state_dict()["weight_ih_l0"].shape == (4 * 3, 2)  # four gates: the built-in, not the plugin's L
+    assert mg.plugins.conflicts("minigrad_cells") == {"lstm": message}
+    use_host(monkeypatch, tmp_path)
+    monkeypatch.setenv("MINIGRAD_STRICT_PLUGINS", "1")
     with pytest.raises(PluginError, match="'lstm'") as info:
         mg.cells()
     assert "otherlstm" in str(info.value) and "minigrad_plugins.cells.lstm" in str(info.value)
@@ -234,36 +330,33 @@ def test_import_minigrad_works_with_a_broken_plugin_installed(tmp_path):
 # ------------------------------------------------------------------ tracing
 
 
-def test_trace_prints_every_load_and_hook_call(fresh, capsys):
-    """MINIGRAD_TRACE_PLUGINS=1: one stderr line per entry-point load and per hook call."""
-    fresh.setenv("MINIGRAD_TRACE_PLUGINS", "1")
-    mg.plugins.reset()
-    mg.cells()
+def test_trace_prints_every_load_and_hook_call(monkeypatch, capsys):
+    """MINIGRAD_TRACE_PLUGINS=1: one stderr line per plugin load and per hook call."""
+    monkeypatch.setenv("MINIGRAD_TRACE_PLUGINS", "1")
+    host = PluginHost()
+    host.provided("minigrad_cells", mg.nn.Cell)
     err = capsys.readouterr().err.splitlines()
-    for name, module in [(n, f"minigrad_plugins.cells.{n}") for n in BUILTIN] + [("mgu", "minigrad_mgu")]:
-        assert any("loading entry point" in line and f"{name} = {module}" in line for line in err), err
-        assert any(f"calling minigrad_cells() of {name} ({module})" in line for line in err), err
-    mg.cells()  # cached: no reload, no new hook calls
+    for name in BUILTIN:
+        module = f"minigrad_plugins.cells.{name}"
+        assert f"[minigrad plugins] loading built-in {module}" in err, err
+        assert any(f"calling minigrad_cells() of {module} (built-in)" in line for line in err), err
+    assert any("loading entry point mgu = minigrad_mgu (minigrad-mgu 0.1.0)" in line for line in err), err
+    assert any("calling minigrad_cells() of mgu (minigrad_mgu, minigrad-mgu 0.1.0)" in line for line in err), err
+    host.provided("minigrad_cells", mg.nn.Cell)  # cached: no reload, no new hook calls
     assert capsys.readouterr().err == ""
 
 
-def test_no_trace_by_default(fresh, capsys):
-    mg.plugins.reset()
-    mg.cells()
+def test_no_trace_by_default(capsys):
+    PluginHost().provided("minigrad_cells", mg.nn.Cell)
     assert "[minigrad plugins]" not in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ registering by hand
 
 
-def _module(source: str, name: str) -> types.ModuleType:
-    module = types.ModuleType(name)
-    exec(compile(source, name, "exec"), module.__dict__)
-    return module
-
-
-def test_register_by_hand_then_use_in_recurrent(fresh):
+def test_register_by_hand_then_use_in_recurrent(monkeypatch):
     """register(module) adds its cell everywhere; unregister removes it again."""
+    use_host(monkeypatch)
     name = unique("hand")
     module = _module(cell_source("HandCell", "handcell"), name)
     assert "handcell" not in mg.cells()
@@ -284,23 +377,16 @@ def test_register_by_hand_then_use_in_recurrent(fresh):
         mg.nn.Recurrent("handcell", 2, 3)
 
 
-def test_register_by_hand_errors_are_raised(fresh):
+def test_register_by_hand_errors_are_raised():
     """A misspelled hook or a second registration under one name raises PluginError at once."""
+    host = PluginHost()
     with pytest.raises(PluginError, match="minigrad_cell"):
-        mg.plugins.register(_module(BROKEN_SOURCES["misspelled"][0], unique("typo")))
-    assert BUILTIN <= set(mg.cells())
-    module = _module(cell_source("C", "c1"), unique("twice"))
-    mg.plugins.register(module, name="same")
+        host.register(_module(BROKEN_SOURCES["misspelled"][0], unique("typo")))
+    assert BUILTIN <= set(host.provided("minigrad_cells", mg.nn.Cell))
+    host.register(_module(cell_source("C", "c1"), unique("twice")), name="same")
     other = _module(cell_source("D", "d1"), unique("twice"))
     with pytest.raises(PluginError, match="same"):
-        mg.plugins.register(other, name="same")
-    assert "c1" in mg.cells() and "d1" not in mg.cells()
+        host.register(other, name="same")
+    cells = host.provided("minigrad_cells", mg.nn.Cell)
+    assert "c1" in cells and "d1" not in cells
 
-
-def test_reset_forgets_hand_registered_plugins(fresh):
-    module = _module(cell_source("R", "resetcell"), unique("reset"))
-    mg.plugins.register(module)
-    assert "resetcell" in mg.cells()
-    mg.plugins.reset()
-    assert "resetcell" not in mg.cells()
-    assert BUILTIN | {"mgu"} <= set(mg.cells())
