@@ -3,28 +3,45 @@
 A 2-step scalar RNN, s_t = tanh(x_t*u + s_{t-1}*w), loss = s_2**2. The script prints
 the tape, the gradients backward() hands from node to node next to the same numbers
 by hand, and the smaller demonstrations (accumulation, retain_graph, mg.gradients,
-10,000 steps, gradcheck, no_grad, detach, tags). It also writes
-docs/images/autodiff_tape.dot and, when Graphviz `dot` is installed, renders
-docs/images/autodiff_tape.svg.
+10,000 steps, gradcheck, no_grad, detach, tags, grad mode per thread, detect_anomaly).
+
+It writes what the page includes (pymdownx.snippets):
+  docs/images/autodiff/*.txt         what it prints, one file per part of the page;
+  docs/images/autodiff/quotes/*.py   the core's functions the page quotes, read from
+                                     minigrad's source, so the quotes are the code as it is;
+  docs/images/autodiff_tape.dot and, when Graphviz `dot` is installed, autodiff_tape.svg.
 
     .venv/bin/python docs/scripts/autodiff_example.py
 """
 
+import inspect
 import math
 import shutil
 import subprocess
 import sys
+import threading
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 import minigrad as mg
+from minigrad import autograd, deferred, ops
 from minigrad.autograd import topological_order
 
 IMAGES = Path(__file__).resolve().parent.parent / "images"
+OUT = IMAGES / "autodiff"  # the transcripts and quotes docs/autodiff.md includes
+transcripts: dict[str, list[str]] = {}
+
+
+def show(file: str, line: str) -> None:
+    """Print ``line`` and keep it for OUT/<file>.txt, which the page includes."""
+    print(line)
+    transcripts.setdefault(file, []).append(line)
+
 
 # --- the worked example -----------------------------------------------------
+# --8<-- [start:example]
 XS = [1.0, 0.5]   # x_1, x_2
 S0 = 0.5          # s_0: not zero, so that w also matters at t = 1
 U0, W0 = 0.8, 0.6  # the two weights
@@ -48,6 +65,7 @@ u = mg.tensor(U0, requires_grad=True, name="u")
 w = mg.tensor(W0, requires_grad=True, name="w")
 loss = rnn_loss(u, w)
 loss.name = "loss"
+# --8<-- [end:example]
 
 # --- 1. the tape --------------------------------------------------------------
 order = topological_order(loss)  # the order backward() uses, reversed: inputs before outputs
@@ -55,11 +73,11 @@ labels = {id(n): n.name or f"#{i}" for i, n in enumerate(order, start=1)}
 label = lambda n: labels.get(id(n)) or n.name  # noqa: E731  (constants have names)
 
 print("== 1. the tape, inputs before outputs ==")
-print(f"{'':>6}  {'op':<6} {'tags':<12} {'value':>10}   parents")
+show("tape", f"{'':>6}  {'op':<6} {'tags':<12} {'value':>10}   parents")
 for n in order:
     parents = ", ".join(label(p) for p in n.parents)
-    print(f"{label(n):>6}  {n.op or 'leaf':<6} {str(n.tags):<12} {n.item():>10.6f}   {parents}".rstrip())
-print(f"constants (requires_grad=False, never walked): s_0={S0}, x_1={XS[0]}, x_2={XS[1]}")
+    show("tape", f"{label(n):>6}  {n.op or 'leaf':<6} {str(n.tags):<12} {n.item():>10.6f}   {parents}".rstrip())
+show("tape", f"constants (requires_grad=False, never walked): s_0={S0}, x_1={XS[0]}, x_2={XS[1]}")
 
 # --- 2. backward(), watched -----------------------------------------------------
 # Wrap every recorded backward function so that we see what each node receives and hands on.
@@ -69,14 +87,14 @@ for n in order:
         def watched(g, n=n, inner=n._backward):
             out = inner(g)
             log[id(n)] = (g, out)
-            print(f"{label(n):>6}  {n.op:<6} receives {float(g):+.6f}  hands on  "
+            show("walk", f"{label(n):>6}  {n.op:<6} receives {float(g):+.6f}  hands on  "
                   + ", ".join(f"{label(p)}: {float(pg):+.6f}" for p, pg in zip(n.parents, out) if p.requires_grad))
             return out
         n._backward = watched
 
 print("\n== 2. loss.backward(), node by node ==")
 loss.backward()
-print(f"leaves: u.grad = {u.grad:+.6f}   w.grad = {w.grad:+.6f}")
+show("walk", f"leaves: u.grad = {u.grad:+.6f}   w.grad = {w.grad:+.6f}")
 leaf_grads = {"u": float(u.grad), "w": float(w.grad)}  # kept for the picture
 
 s2 = loss.parents[0]
@@ -106,27 +124,27 @@ rows = [
     ("u.grad", "sum of the two", dH2 * XS[1] + dH1 * XS[0], float(u.grad)),
 ]
 print("\n== 2. by hand (math.tanh, plain floats) vs backward() ==")
-print(f"{'':<11} {'chain rule':<20} {'by hand':>10} {'backward()':>11}")
+show("by_hand", f"{'':<11} {'chain rule':<20} {'by hand':>10} {'backward()':>11}")
 for name, rule, hand, auto in rows:
-    print(f"{name:<11} {rule:<20} {hand:>+10.6f} {auto:>+11.6f}")
-print(f"largest difference: {max(abs(h - a) for _, _, h, a in rows):.1e}")
+    show("by_hand", f"{name:<11} {rule:<20} {hand:>+10.6f} {auto:>+11.6f}")
+show("by_hand", f"largest difference: {max(abs(h - a) for _, _, h, a in rows):.1e}")
 
 print("\n== 2. the graph is freed; leaves accumulate ==")
 try:
     loss.backward()
 except mg.GraphFreedError as error:
-    print("second loss.backward():", error)
+    show("freed", f"second loss.backward(): {error}")
 rnn_loss(u, w).backward()  # a fresh graph, but u.grad and w.grad were not reset
-print(f"after a second forward+backward without zeroing: w.grad = {w.grad:+.6f}")
+show("freed", f"after a second forward+backward without zeroing: w.grad = {w.grad:+.6f}")
 u.grad = w.grad = None
 again = rnn_loss(u, w)
 again.backward(retain_graph=True)
 again.backward()  # allowed: the first call kept the graph
-print(f"backward(retain_graph=True) then backward():      w.grad = {w.grad:+.6f}")
+show("freed", f"backward(retain_graph=True) then backward():      w.grad = {w.grad:+.6f}")
 fresh = rnn_loss(u, w)
 fresh_h1 = fresh.parents[0].parents[0].parents[1].parents[0].parents[0]  # loss <- s_2 <- h_2 <- #7 <- s_1 <- h_1
 du, dw, dh1 = mg.gradients(fresh, [u, w, fresh_h1])  # no .grad changes
-print(f"mg.gradients(loss, [u, w, h_1]): {float(du):+.6f}, {float(dw):+.6f}, {float(dh1):+.6f};  "
+show("gradients", f"mg.gradients(loss, [u, w, h_1]): {float(du):+.6f}, {float(dw):+.6f}, {float(dh1):+.6f};  "
       f"w.grad still {w.grad:+.6f}")
 
 u.grad = w.grad = None
@@ -135,23 +153,25 @@ for t in range(1, 10_001):
     with mg.time_step(t):
         s = (mg.tensor(math.sin(t)) * u + s * w).tanh()
 long_loss = s ** 2
-print(f"10,000 steps: {len(topological_order(long_loss))} tensors on the walk, "
+show("long", f"10,000 steps: {len(topological_order(long_loss))} tensors on the walk, "
       f"Python's recursion limit is {sys.getrecursionlimit()}")
 long_loss.backward()
-print(f"10,000 steps: backward() done, w.grad = {w.grad:+.6f}")
+show("long", f"10,000 steps: backward() done, w.grad = {w.grad:+.6f}")
 
 # --- 4. gradcheck ---------------------------------------------------------------
 print("\n== 4. gradcheck ==")
 u.grad = w.grad = None
-print("gradcheck(rnn_loss, [u, w]):", mg.gradcheck(rnn_loss, [u, w]))
+show("gradcheck", f"gradcheck(rnn_loss, [u, w]): {mg.gradcheck(rnn_loss, [u, w])}")
 
 
+# --8<-- [start:sin]
 @mg.primitive
 def sin(a):  # a new op is one entry: forward, and its backward next to it
     def backward(g):
         return (g * np.cos(a),)
 
     return np.sin(a), backward
+# --8<-- [end:sin]
 
 
 @mg.primitive
@@ -165,43 +185,124 @@ def tanh_wrong(a):  # a deliberate bug: the derivative of tanh is 1 - tanh^2, no
 
 
 x = mg.tensor(np.linspace(-1.0, 1.0, 6).reshape(2, 3), requires_grad=True, name="x")
-print("gradcheck(sin, [x]) with x of shape (2, 3):", mg.gradcheck(sin, [x]))
+show("gradcheck", f"gradcheck(sin, [x]) with x of shape (2, 3): {mg.gradcheck(sin, [x])}")
 try:
     mg.gradcheck(tanh_wrong, [x])
 except mg.GradcheckError as error:
-    print(error)
+    show("gradcheck", str(error))
 v = np.random.default_rng(0).uniform(0.5, 1.5, x.shape)  # the projection gradcheck uses (see gradcheck.py)
 t00 = np.tanh(x.data[0, 0])
-print(f"x[0,0] = {x.data[0, 0]:g}, v[0,0] = {v[0, 0]:.6f}: v*(1 - tanh^2) = {v[0, 0] * (1 - t00**2):.6f}, "
+show("gradcheck", f"x[0,0] = {x.data[0, 0]:g}, v[0,0] = {v[0, 0]:.6f}: v*(1 - tanh^2) = {v[0, 0] * (1 - t00**2):.6f}, "
       f"v*(1 - tanh) = {v[0, 0] * (1 - t00):.6f}")
 
 for dtype in (np.float64, np.float32):  # rounding in f, magnified by the division by 2*eps
     machine_eps = np.finfo(dtype).eps
-    print(f"{np.dtype(dtype).name}: machine epsilon {machine_eps:.1e}, rounding error of the quotient "
+    show("float32", f"{np.dtype(dtype).name}: machine epsilon {machine_eps:.1e}, rounding error of the quotient "
           f"up to about |f| * {machine_eps:.1e} / 1e-6 = |f| * {machine_eps / 1e-6:.1e}")
 x32 = mg.tensor(x.data, requires_grad=True, name="x", dtype=np.float32)  # the same x, in float32
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     try:
-        print("float32: gradcheck(sin, [x32]):", mg.gradcheck(sin, [x32]))
+        show("float32", f"float32: gradcheck(sin, [x32]): {mg.gradcheck(sin, [x32])}")
     except mg.GradcheckError as error:
-        print("float32:", error)
+        show("float32", f"float32: {error}")
 for warning in caught:
-    print("warning:", warning.message)
+    show("float32", f"warning: {warning.message}")
 
 # --- 5. no_grad, detach, tags ----------------------------------------------------
 print("\n== 5. no_grad, detach, tags ==")
 with mg.no_grad():
     quiet = rnn_loss(u, w)
-print(f"under no_grad: value {quiet.item():.6f}, requires_grad={quiet.requires_grad}, "
+show("modes", f"under no_grad: value {quiet.item():.6f}, requires_grad={quiet.requires_grad}, "
       f"op={quiet.op}, parents={quiet.parents}")
 u.grad = w.grad = None
 rnn_loss(u, w, detach_state=True).backward()
-print(f"with s detached at each step: w.grad = {w.grad:+.6f}  (only the t=2 term: {dH2 * S1:+.6f})")
+show("modes", f"with s detached at each step: w.grad = {w.grad:+.6f}  (only the t=2 term: {dH2 * S1:+.6f})")
 with mg.time_step(3, layer=0, direction="reverse"):
     tagged = u * 2
-print(f"tags: s_1 {s1.tags}, loss {loss.tags}, u {u.tags}")
-print(f"inside time_step(3, layer=0, direction='reverse'): {tagged.tags}")
+show("modes", f"tags: s_1 {s1.tags}, loss {loss.tags}, u {u.tags}")
+show("modes", f"inside time_step(3, layer=0, direction='reverse'): {tagged.tags}")
+try:
+    tagged.tags["step"] = 4  # read-only: tensors made in one block share their tags safely
+except TypeError as error:
+    show("modes", f"tagged.tags['step'] = 4: TypeError: {error}")
+
+# --- 5. grad mode is per thread ---------------------------------------------------
+print("\n== 5. grad mode per thread ==")
+# --8<-- [start:threads]
+inside, done = threading.Event(), threading.Event()
+results = {}
+
+
+def evaluate():  # say, a thread that evaluates the model while another trains it
+    with mg.no_grad():
+        inside.set()
+        done.wait()  # stay inside no_grad() until the main thread has made its loss
+        results["other thread, inside no_grad()"] = rnn_loss(u, w)
+
+
+evaluator = threading.Thread(target=evaluate)
+evaluator.start()
+inside.wait()
+results["main thread, meanwhile"] = rnn_loss(u, w)
+done.set()
+evaluator.join()
+# --8<-- [end:threads]
+for who, result in results.items():
+    show("threads", f"{who + ':':<32} requires_grad={result.requires_grad}, op={result.op!r}")
+
+# --- 5. detect_anomaly -------------------------------------------------------------
+print("\n== 5. detect_anomaly ==")
+np.seterr(all="ignore")  # the infinities and NaNs below are made on purpose: no NumPy warnings
+# --8<-- [start:anomaly]
+def length(v):  # |v| = sqrt(v . v): 0 at v = 0, where its slope is infinite
+    squared = (v * v).sum()
+    squared.name = "v.v"
+    return squared ** 0.5
+
+
+v = mg.tensor([0.0, 0.0], requires_grad=True, name="v")
+with mg.time_step(3):
+    distance = length(v)
+distance.backward()  # no error: the NaN lands in v.grad
+# --8<-- [end:anomaly]
+show("anomaly", f"without detect_anomaly: v.grad = {v.grad}")
+v.grad = None
+try:
+    # --8<-- [start:detect]
+    with mg.detect_anomaly():
+        with mg.time_step(3):
+            distance = length(v)
+        distance.backward()  # raises mg.AnomalyError: the gradient into v.v is infinite
+    # --8<-- [end:detect]
+except mg.AnomalyError as error:
+    show("anomaly", str(error))
+try:
+    # --8<-- [start:detect-forward]
+    with mg.detect_anomaly(), mg.time_step(3):
+        v.log()  # log(0) = -inf: raises going forward
+    # --8<-- [end:detect-forward]
+except mg.AnomalyError as error:
+    show("anomaly", str(error))
+
+# --- what the page includes ------------------------------------------------------
+OUT.mkdir(parents=True, exist_ok=True)
+for file, lines in transcripts.items():
+    (OUT / f"{file}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+QUOTES = {  # file in OUT/quotes -> the code it quotes, read from minigrad's source as it is
+    "primitive": [autograd.primitive],
+    "order": [autograd.topological_order],
+    "walk": [autograd.backward_walk],
+    "accumulate": [autograd.accumulate],
+    "unbroadcast": [autograd.unbroadcast],
+    "mul_tanh": [ops.mul.__wrapped__, ops.tanh.__wrapped__],
+    "product_sum": [deferred.ProductSum],
+}
+(OUT / "quotes").mkdir(exist_ok=True)
+for file, objects in QUOTES.items():
+    text = "\n\n".join(inspect.getsource(obj) for obj in objects)
+    (OUT / "quotes" / f"{file}.py").write_text(text, encoding="utf-8")
+print(f"\nwrote {len(transcripts)} transcripts and {len(QUOTES)} quotes into docs/images/autodiff/")
 
 # --- the picture ----------------------------------------------------------------
 def walk(root):
@@ -246,6 +347,6 @@ IMAGES.mkdir(parents=True, exist_ok=True)
 (IMAGES / "autodiff_tape.dot").write_text(source)
 if shutil.which("dot"):
     subprocess.run(["dot", "-Tsvg", "autodiff_tape.dot", "-o", "autodiff_tape.svg"], cwd=IMAGES, check=True)
-    print("\nwrote docs/images/autodiff_tape.dot and docs/images/autodiff_tape.svg")
+    print("wrote docs/images/autodiff_tape.dot and docs/images/autodiff_tape.svg")
 else:
-    print("\nwrote docs/images/autodiff_tape.dot (install Graphviz to render the .svg)")
+    print("wrote docs/images/autodiff_tape.dot (install Graphviz to render the .svg)")

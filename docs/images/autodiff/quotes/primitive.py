@@ -1,0 +1,29 @@
+def primitive(forward: Callable[..., tuple[Any, Callable]]) -> Callable[..., Any]:
+    """Turn ``forward(*arrays, **params) -> (out, backward)`` into an op on tensors.
+
+    ``backward(g)`` returns one gradient per input (None: no gradient); where the op broadcast
+    it may return the output's shape, and the walk sums it back. A ``forward`` returning a tuple
+    of arrays makes several outputs sharing one backward (``split``; see ``Joint``).
+    """
+    name = forward.__name__
+
+    def op(*inputs: Any, **params: Any) -> Any:
+        tensors = inputs  # numbers and arrays become constant tensors
+        if not all([isinstance(x, Node) for x in inputs]):
+            tensors = tuple([x if isinstance(x, Node) else Node.result_type(x) for x in inputs])
+        try:
+            out, backward = forward(*[t.data for t in tensors], **params)
+        except (ValueError, IndexError) as error:  # NumPy's complaint, said with the op and the shapes
+            raise op_error(name, [t.shape for t in tensors], error) from None
+        if state.detect_anomaly:
+            check_finite(out, name, "forward", state.tags.get("step"), tensors)
+        make = Node.result_type.from_op
+        if not (state.grad_enabled and True in [t.requires_grad for t in tensors]):  # no gradient wanted: no record
+            return tuple(make(piece) for piece in out) if type(out) is tuple else make(out)
+        if type(out) is not tuple:
+            return make(out, name, tensors, backward)
+        joint = Joint(backward)  # several outputs: the op's backward runs once for all of them
+        return joint.own(tuple(make(piece, name, tensors, joint) for piece in out))
+
+    op.__name__, op.__qualname__, op.__doc__, op.__wrapped__ = name, name, forward.__doc__, forward
+    return op
