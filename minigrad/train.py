@@ -27,7 +27,7 @@ from minigrad.nn.clip import clip_grad_norm_
 from minigrad.nn.module import Module
 from minigrad.optim import Adam, AdamW, load_optimizer_state, optimizer_state
 from minigrad.rng import default_rng, manual_seed
-from minigrad.task import Task
+from minigrad.task import Task, detach_state
 from minigrad.tensor import no_grad
 
 MODEL, LAST, METRICS, PLOT = "model.safetensors", "last.safetensors", "metrics.json", "loss.png"
@@ -60,10 +60,12 @@ class Trainer:
         losses = []
         self.optimizer.lr = self.task.learning_rate(epoch)
         parts = self.task.batches(self.data["train"], self.config.batch_size, self.shuffle)
+        state = None  # truncated BPTT's carried state: every epoch starts from s_0 = 0
         for batch in tqdm(parts, desc=f"epoch {epoch}", leave=False, disable=not self.progress):
             with collector_paused():  # the whole step: its tape is freed before anything would scan it
                 self.optimizer.zero_grad()
-                loss = self.task.loss(self.model, batch)
+                loss, state = self.task.loss_and_state(self.model, batch, state)
+                state = detach_state(state)  # the next batch starts from these values; no gradient flows back
                 loss.backward()
                 if self.config.clip > 0:
                     clip_grad_norm_(self.model.parameters(), self.config.clip)
@@ -73,9 +75,14 @@ class Trainer:
         return float(np.mean(losses))
 
     def validate(self) -> dict[str, float]:
+        """The validation loss and metrics. Batches in order, carrying their own state from s_0 = 0:
+        nothing of training's is read or changed."""
+        losses, state = [], None
         with no_grad(), evaluating(self.model):
-            losses = [self.task.loss(self.model, b).item() for b in self.task.batches(self.data["valid"], 1024, None)]
-            metrics = self.task.evaluate(self.model, self.data["valid"])
+            for batch in self.task.batches(self.data["valid"], 1024, None):
+                loss, state = self.task.loss_and_state(self.model, batch, state)
+                losses.append(loss.item())
+            metrics = self.task.evaluate(self.model, self.data["valid"], "valid")
         return {"valid_loss": float(np.mean(losses)), **metrics}
 
     # -- the loop ----------------------------------------------------------------------------
@@ -106,7 +113,7 @@ class Trainer:
                 print(f"epoch {epoch}: train loss {train_loss:.4g}, valid {main} {record[main]:.4g}", flush=True)
         self.model.load_state_dict(self.best_state)
         with no_grad(), evaluating(self.model):
-            test = self.task.evaluate(self.model, self.data["test"])
+            test = self.task.evaluate(self.model, self.data["test"], "test")
         metrics = {**test, "epochs": len(self.history), "seconds": round(self.seconds, 3)}
         self._write_outputs(metrics)
         return metrics

@@ -1,5 +1,6 @@
 """char-lm on long texts: truncated BPTT (windows in stream order, the state carried across them
-detached), bits per character, the shipped Tiny Shakespeare, and resuming a --bptt run."""
+by the trainer, detached; the task keeps none), bits per character, the shipped Tiny Shakespeare,
+and resuming a --bptt run."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 import minigrad as mg
 from minigrad import cli
 from minigrad.checkpoint import load_with_extras
+from minigrad.task import detach_state
 from minigrad.train import Trainer
 
 CHAR_LM = mg.tasks()["char-lm"]
@@ -44,6 +46,17 @@ class Recording(mg.nn.Module):
         return logits, final
 
 
+def carried_losses(task, model, windows):
+    """The windows' losses as the trainer computes them: each window begun in the state the one
+    before it ended in, detached; the first from s_0 = 0."""
+    losses, state = [], None
+    for window in windows:
+        loss, state = task.loss_and_state(model, window, state)
+        state = detach_state(state)
+        losses.append(loss)
+    return losses
+
+
 # -- truncated BPTT -----------------------------------------------------------------------------------------
 
 
@@ -52,48 +65,66 @@ def test_windows_are_the_streams_in_order(tmp_path):
     characters jK..jK+K-1 of every stream, whatever the shuffling generator, and y is x shifted by one."""
     task = lstm_task(tmp_path)
     data = task.make_data(np.random.default_rng(0))
-    x, y, start = data["train"]
+    x, y = data["train"]
     train = task.parts["train"]
     length = (len(train) - 1) // 3
-    assert x.shape == y.shape == (3, length) and not start.any()
+    assert x.shape == y.shape == (3, length)
     for i in range(3):  # stream i is the i-th stretch of the text
         assert np.array_equal(x[i], train[i * length : (i + 1) * length])
         assert np.array_equal(y[i], train[i * length + 1 : (i + 1) * length + 1])
     one, other = task.batches(data["train"], 3, np.random.default_rng(1)), task.batches(data["train"], 3, None)
-    assert [w[2].tolist() for w in one] == [[s] * 3 for s in range(0, length, 5)]
+    assert len(one) == math.ceil(length / 5) and all(w[0].shape == (3, 5) for w in one[:-1])
     assert all(np.array_equal(a, b) for w, v in zip(one, other) for a, b in zip(w, v))  # never shuffled
     assert np.array_equal(np.concatenate([w[0] for w in one], axis=1), x)
     assert np.array_equal(np.concatenate([w[1] for w in one], axis=1), y)
 
 
 def test_the_trainer_feeds_the_windows_in_order_each_epoch(tmp_path):
-    """Training goes through the windows in order, starting again at 0 every epoch; validation too."""
+    """Training goes through the windows in order, the first of every epoch from s_0 = 0 and each
+    later one from the state the one before ended in; validation likewise, with its own state."""
     task, seen = lstm_task(tmp_path, epochs=2), []
-    real_loss = task.loss
-    task.loss = lambda model, batch: seen.append((mg.is_grad_enabled(), int(batch[2][0]))) or real_loss(model, batch)
+    real = task.loss_and_state
+
+    def watched(model, batch, state):
+        loss, final = real(model, batch, state)
+        seen.append((mg.is_grad_enabled(), batch[0], state, final))
+        return loss, final
+
+    task.loss_and_state = watched
     Trainer(task, progress=False).fit()
-    train_length = (len(task.parts["train"]) - 1) // 3
-    valid_length = (len(task.parts["valid"]) - 1) // 3
-    epoch = [(True, s) for s in range(0, train_length, 5)] + [(False, s) for s in range(0, valid_length, 5)]
-    assert seen == epoch + epoch
+    data = task.make_data(None)
+    train, valid = task.batches(data["train"], 3, None), task.batches(data["valid"], 3, None)
+    assert [training for training, _, _, _ in seen] == ([True] * len(train) + [False] * len(valid)) * 2
+    assert all(np.array_equal(x, w[0]) for (_, x, _, _), w in zip(seen, (train + valid) * 2))
+    firsts = {0, len(train), len(train) + len(valid), 2 * len(train) + len(valid)}
+    for i, (_, _, state, _) in enumerate(seen):
+        if i in firsts:
+            assert state is None
+        else:  # (h, c): the values the window before ended with
+            assert all(np.array_equal(a.data, b.data) for a, b in zip(state, seen[i - 1][3]))
 
 
 def test_the_state_carries_across_windows_detached(tmp_path):
-    """The second window starts in the first window's final state (h and c of both layers),
-    detached: no gradient of its loss reaches the first window, and its parameter gradients are
-    those of a run that starts from that state as a constant."""
+    """In the trainer, the second window starts in the first window's final state (h and c of both
+    layers), detached: no gradient of its loss reaches the first window, and its parameter gradients
+    are those of a run that starts from that state as a constant."""
     task = lstm_task(tmp_path)
-    mg.manual_seed(0)
-    model = Recording(task.build_model())
-    first, second = task.batches(task.make_data(None)["train"], 3, None)[:2]
-    task.loss(model, first)
-    loss = task.loss(model, second)
-    (initial_1, final_1), (initial_2, _) = model.calls
+    trainer = Trainer(task, progress=False)
+    model = trainer.model = Recording(trainer.model)
+    trainer.train_epoch(1)
+    (initial_1, final_1), (initial_2, _) = model.calls[:2]
     assert initial_1 is None  # a stream's first window starts from s_0 = 0
     for carried, ended in zip(initial_2, final_1):  # (h, c), each (layers, streams, hidden)
         assert carried is not ended and carried.shape == (2, 3, 5)
         assert np.array_equal(carried.data, ended.data)
+        assert ended.requires_grad and not carried.requires_grad
+
+    model.calls.clear()
+    first, second = task.batches(task.make_data(None)["train"], 3, None)[:2]
+    _, loss = carried_losses(task, model, [first, second])
+    (_, final_1), _ = model.calls
     assert all(not g.any() for g in mg.gradients(loss, list(final_1), retain_graph=True))
+    model.zero_grad()
     loss.backward()
     truncated = {name: p.grad.copy() for name, p in model.named_parameters()}
 
@@ -109,12 +140,47 @@ def test_the_state_carries_across_windows_detached(tmp_path):
     assert np.abs(gradient).max() > 0
 
 
+def test_the_loss_is_a_function_of_the_model_and_the_batch(tmp_path):
+    """The task keeps no state: the same window gives the same loss however often, in whatever
+    order it is asked for, and ``loss_and_state`` is the same for the same state handed in."""
+    task = lstm_task(tmp_path)
+    mg.manual_seed(0)
+    model = task.build_model()
+    windows = task.batches(task.make_data(None)["train"], 3, None)
+    before = dict(vars(task))
+    once, twice = task.loss(model, windows[1]).item(), task.loss(model, windows[1]).item()
+    task.loss(model, windows[0])
+    assert once == twice == task.loss(model, windows[1]).item()
+    _, state = task.loss_and_state(model, windows[0], None)
+    carried = [task.loss_and_state(model, windows[1], detach_state(state))[0].item() for _ in range(2)]
+    assert carried[0] == carried[1] != once  # begun in the first window's state, not at s_0 = 0
+    assert vars(task).keys() == before.keys() and all(vars(task)[k] is v for k, v in before.items())
+
+
+def test_validation_does_not_change_the_training_state(tmp_path):
+    """Validating between two training windows changes neither the state carried between them nor
+    the next window's loss, and validation itself gives the same figures twice."""
+    task = lstm_task(tmp_path)
+    trainer = Trainer(task, progress=False)
+    windows = task.batches(trainer.data["train"], 3, None)[:4]
+    alone = [loss.item() for loss in carried_losses(task, trainer.model, windows)]
+    losses, state = [], None
+    for i, window in enumerate(windows):
+        loss, state = task.loss_and_state(trainer.model, window, state)
+        state = detach_state(state)
+        losses.append(loss.item())
+        if i == 1:
+            first = trainer.validate()
+    assert losses == alone
+    assert trainer.validate() == first
+
+
 def hello_gradients(bptt):
     """Gradients of the summed window losses on "hello" (one stream), and the loss values."""
     task = CHAR_LM(CHAR_LM.Config(cell="lstm", hidden_size=6, num_layers=2, batch_size=1, bptt=bptt))
     mg.manual_seed(3)
     model = task.build_model()
-    losses = [task.loss(model, window) for window in task.batches(task.make_data(None)["train"], 1, None)]
+    losses = carried_losses(task, model, task.batches(task.make_data(None)["train"], 1, None))
     total = mg.stack(losses).sum() * (bptt / 4)  # the mean over all four characters
     total.backward()
     return {name: p.grad for name, p in model.named_parameters()}, total.item()
@@ -180,7 +246,7 @@ def test_bpc_is_the_cross_entropy_in_bits(tmp_path, p, bptt):
     task = task_on(tmp_path, "abc" * 200, bptt=bptt, batch_size=4, steps=6)
     data = task.make_data(None)
     with mg.no_grad():
-        metrics = task.evaluate(NextLetter(p), data["test"])
+        metrics = task.evaluate(NextLetter(p), data["test"], "test")
     if p > 1 / 3:
         assert metrics["accuracy"] == 1.0
     assert metrics["perplexity"] == pytest.approx(1 / p, rel=1e-12)

@@ -3,12 +3,14 @@ epochs of training with every registered cell."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad.task import option
 from minigrad.train import Trainer
 
 ECHO = mg.tasks()["echo"]
@@ -73,9 +75,9 @@ def test_generated_data_comes_from_the_generator_given(name):
 def test_echo_evaluate_of_a_perfect_model_is_r2_one():
     task = ECHO(ECHO.Config(samples=40))
     split = task.make_data(np.random.default_rng(0))["test"]
-    metrics = task.evaluate(StandIn(lambda x: x[:, -2, :]), split)
+    metrics = task.evaluate(StandIn(lambda x: x[:, -2, :]), split, "test")
     assert metrics["r2"] == 1.0 and metrics["mse"] == 0.0
-    mean = task.evaluate(StandIn(lambda x: np.full((len(x), 1), split[1].mean())), split)
+    mean = task.evaluate(StandIn(lambda x: np.full((len(x), 1), split[1].mean())), split, "test")
     assert mean["r2"] == pytest.approx(0.0, abs=1e-12)  # guessing the mean: r2 0
     assert mean["mse"] == pytest.approx(np.var(split[1]))
 
@@ -132,11 +134,11 @@ def test_binary_subtraction_accuracy_needs_all_four_bits():
     3 of 4 bits right in every pair scores 0."""
     task = SUBTRACTION(SUBTRACTION.Config())
     split = task.make_data(np.random.default_rng(0))["test"]
-    assert task.evaluate(StandIn(subtraction_logits), split) == {"accuracy": 1.0}
-    one_wrong = task.evaluate(StandIn(lambda x: subtraction_logits(x, wrong_bit=2, rows=[7])), split)
+    assert task.evaluate(StandIn(subtraction_logits), split, "test") == {"accuracy": 1.0}
+    one_wrong = task.evaluate(StandIn(lambda x: subtraction_logits(x, wrong_bit=2, rows=[7])), split, "test")
     assert one_wrong["accuracy"] == pytest.approx(135 / 136)
     for bit in range(4):
-        every_pair = task.evaluate(StandIn(lambda x: subtraction_logits(x, wrong_bit=bit)), split)
+        every_pair = task.evaluate(StandIn(lambda x: subtraction_logits(x, wrong_bit=bit)), split, "test")
         assert every_pair["accuracy"] == 0.0
 
 
@@ -165,6 +167,30 @@ def test_task_declarations():
     assert SUBTRACTION.name == "binary-subtraction" and SUBTRACTION.main_metric == "accuracy"
     assert SUBTRACTION.target == 1.0
     assert ECHO.Config().steps == 2 and SUBTRACTION.Config().steps == 4
+
+
+@pytest.mark.parametrize("name", sorted(mg.tasks()))
+def test_every_option_declares_its_help(name):
+    """Every field of every registered task's Config is declared with ``option``: a one-line help
+    in its metadata, which ``minigrad train TASK --help`` shows."""
+    for field in dataclasses.fields(mg.tasks()[name].Config):
+        text = field.metadata.get("help", "")
+        assert text.strip() and "\n" not in text, f"{name}: --{field.name.replace('_', '-')} has no help"
+
+
+def test_option_keeps_its_help_and_gives_each_config_its_own_mutable_default():
+    @dataclasses.dataclass
+    class Config(mg.TaskConfig):
+        sizes: list = option([8, 4], "hidden sizes, one a layer")
+        rate: float = option(0.5, "a rate", compare=False)
+
+    one, other = Config(), Config()
+    one.sizes.append(2)
+    assert other.sizes == [8, 4]
+    assert Config(rate=0.1) == Config()  # compare=False reaches dataclasses.field
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    assert fields["sizes"].metadata["help"] == "hidden sizes, one a layer" and fields["rate"].default == 0.5
+    assert fields["lr"].metadata["help"] == "Adam's learning rate"  # inherited with its help
 
 
 def test_r2_score():
@@ -271,10 +297,9 @@ def test_char_lm_options_are_checked(tmp_path):
     text = tmp_path / "text.txt"
     text.write_text("abcabcabd" * 40)
     data = task_class(task_class.Config(data=str(text), steps=8)).make_data(np.random.default_rng(0))
-    x, y, start = data["train"]  # character codes, one window a row
+    x, y = data["train"]  # character codes, one window a row
     assert x.shape[1] == 8 and y.shape[1] == 8 and set(np.unique(x)) == {0, 1, 2, 3}
     assert np.array_equal(x[0, 1:], y[0, :-1])  # each target is the next input
-    assert not start.any()  # independent windows: each starts from s_0 = 0
 
 
 def test_pm25_windows_blocks_and_classes():
@@ -312,6 +337,20 @@ def test_pm25_trains_an_epoch_and_reports_every_block():
         metrics = Trainer(task_class(task_class.Config(mode=mode, epochs=1, steps=8)), progress=False).fit()
         assert {f"{key}_{h}h" for h in (8, 4, 2, 1)} <= set(metrics)
         assert metrics[f"{key}_1h"] == metrics[key] and all(np.isfinite(v) for v in metrics.values())
+
+
+def test_pm25_scores_the_blocks_on_the_split_named_test():
+    """evaluate knows its split by name: the block-by-block figures are for the split called
+    "test", whatever arrays it holds (a copy of them too), and not for "valid"."""
+    task_class = mg.tasks()["pm25"]
+    task = task_class(task_class.Config(steps=8, hidden_size=4))  # at least 8 hours: blocks of 8 feed back 7
+    x, y = task.make_data(np.random.default_rng(0))["test"]
+    part = (x[:100].copy(), y[:100].copy())
+    model = task.build_model()
+    with mg.no_grad():
+        test, valid = task.evaluate(model, part, "test"), task.evaluate(model, part, "valid")
+    assert set(valid) == {"r2"} and set(test) == {"r2", "r2_8h", "r2_4h", "r2_2h", "r2_1h"}
+    assert test["r2"] == valid["r2"] == test["r2_1h"]
 
 
 def test_names_learns_a_users_file_and_refuses_a_bad_one(tmp_path):

@@ -114,7 +114,8 @@ def test_acrostic_unigram_baseline_is_add_one_training_frequencies(tmp_path):
     total = sum(targets.values()) + size
     held_out = data["test"][0][:, 1:].ravel()
     by_hand = math.exp(-np.mean([math.log((targets[t] + 1) / total) for t in held_out]))
-    metrics = task.evaluate(StandIn(lambda tokens: np.zeros((*tokens.shape, len(task.vocabulary)))), data["test"])
+    uniform = StandIn(lambda tokens: np.zeros((*tokens.shape, len(task.vocabulary))))
+    metrics = task.evaluate(uniform, data["test"], "test")
     assert metrics["unigram_perplexity"] == pytest.approx(by_hand, rel=1e-12)
     assert targets[task.index["，"]] == targets[task.index["。"]] == 2 * len(data["train"][0])
 
@@ -128,11 +129,12 @@ def test_acrostic_metrics_on_stand_in_models(acrostic):
     task, data = acrostic
     split = (tokens,) = (data["test"][0][:60],)  # a part of the test poems: the scores are large
     size = len(task.vocabulary)
-    uniform = task.evaluate(StandIn(lambda t: np.zeros((*t.shape, size))), split)
+    uniform = task.evaluate(StandIn(lambda t: np.zeros((*t.shape, size))), split, "test")
     assert uniform["perplexity"] == pytest.approx(size) and uniform["neg_perplexity"] == -uniform["perplexity"]
-    unigram = task.evaluate(StandIn(lambda t: np.broadcast_to(np.log(task.unigram + 1e-300), (*t.shape, size))), split)
+    counts = StandIn(lambda t: np.broadcast_to(np.log(task.unigram + 1e-300), (*t.shape, size)))
+    unigram = task.evaluate(counts, split, "test")
     assert unigram["perplexity"] == pytest.approx(unigram["unigram_perplexity"], rel=1e-9)
-    perfect = task.evaluate(StandIn(oracle(tokens[:, :-1], tokens[:, 1:], size)), split)
+    perfect = task.evaluate(StandIn(oracle(tokens[:, :-1], tokens[:, 1:], size)), split, "test")
     assert perfect["perplexity"] == pytest.approx(1.0, abs=1e-9)
     assert perfect["accuracy"] == pytest.approx(np.mean(tokens[:, 1:] != 1)) and perfect["accuracy"] < 1.0
 
@@ -171,7 +173,7 @@ def test_acrostic_form_holds_even_when_the_model_wants_only_markers_and_punctuat
         for temperature in (0.0, 1.0):
             text = task.generate(StandIn(answer), "春夏秋冬", 20, temperature, np.random.default_rng(1))
             assert_acrostic(text, "春夏秋冬")
-        assert task.evaluate(StandIn(answer), (data["valid"][0][:FORM_SAMPLES],))["form_rate"] == 1.0
+        assert task.evaluate(StandIn(answer), (data["valid"][0][:FORM_SAMPLES],), "valid")["form_rate"] == 1.0
 
 
 def test_keeps_form_checks_length_head_and_characters():
@@ -252,7 +254,7 @@ def test_couplet_unigram_baseline_is_add_one_lower_line_frequencies(couplet):
     by_hand = math.exp(-np.mean([math.log((counts[t] + 1) / total) for t in test_lower]))
     size = len(task.vocabulary)
     split = tuple(a[:100] for a in data["test"])  # a part of the test couplets: the scores are large
-    metrics = task.evaluate(CoupletStandIn(lambda t: np.zeros((*t.shape, size))), split)
+    metrics = task.evaluate(CoupletStandIn(lambda t: np.zeros((*t.shape, size))), split, "test")
     assert metrics["unigram_perplexity"] == pytest.approx(by_hand, rel=1e-12)
     assert metrics["perplexity"] == pytest.approx(size)  # uniform scores, padding left out
 
@@ -260,12 +262,12 @@ def test_couplet_unigram_baseline_is_add_one_lower_line_frequencies(couplet):
 def test_couplet_metrics_on_an_oracle_count_only_real_characters(couplet):
     task, data = couplet
     split = upper, lengths, lower = tuple(a[:300] for a in data["test"])  # a part: the scores are large
-    perfect = task.evaluate(CoupletStandIn(oracle(upper, lower, len(task.vocabulary))), split)
+    perfect = task.evaluate(CoupletStandIn(oracle(upper, lower, len(task.vocabulary))), split, "test")
     real = np.arange(task.config.steps) < lengths[:, None]
     assert perfect["perplexity"] == pytest.approx(1.0, abs=1e-9)
     assert perfect["accuracy"] == pytest.approx(np.mean(lower[real] != 1)) and perfect["accuracy"] < 1.0
     wrong = task.evaluate(CoupletStandIn(oracle(upper, (lower + 1) % len(task.vocabulary), len(task.vocabulary))),
-                          split)  # fmt: skip
+                          split, "test")  # fmt: skip
     assert wrong["accuracy"] == 0.0 and wrong["perplexity"] > 1e15
 
 

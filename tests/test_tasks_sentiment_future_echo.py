@@ -183,14 +183,13 @@ def test_sentiment_accuracy_of_stand_in_models(shipped):
     task, data = shipped
     split = data["test"]
     labels = split[2]
-    assert task.evaluate(StandIn(lambda tokens, lengths: scores_for(labels, 2)), split) == {"accuracy": 1.0}
-    assert task.evaluate(StandIn(lambda tokens, lengths: scores_for(1 - labels, 2)), split) == {"accuracy": 0.0}
+    assert task.evaluate(StandIn(lambda tokens, lengths: scores_for(labels, 2)), split, "test") == {"accuracy": 1.0}
+    assert task.evaluate(StandIn(lambda tokens, lengths: scores_for(1 - labels, 2)), split, "test") == {"accuracy": 0.0}
     one_wrong = labels.copy()
     one_wrong[17] ^= 1
-    assert task.evaluate(StandIn(lambda tokens, lengths: scores_for(one_wrong, 2)), split)["accuracy"] == pytest.approx(
-        1 - 1 / len(labels)
-    )
-    always = task.evaluate(StandIn(lambda tokens, lengths: scores_for(np.ones_like(labels), 2)), split)
+    almost = task.evaluate(StandIn(lambda tokens, lengths: scores_for(one_wrong, 2)), split, "test")
+    assert almost["accuracy"] == pytest.approx(1 - 1 / len(labels))
+    always = task.evaluate(StandIn(lambda tokens, lengths: scores_for(np.ones_like(labels), 2)), split, "test")
     assert always["accuracy"] == 0.5
 
 
@@ -301,10 +300,10 @@ def test_future_echo_scores_only_steps_with_a_future():
             answer[wrong] = (answer[wrong] + 1) % alphabet
         return scores_for(answer, alphabet)
 
-    assert task.evaluate(StandIn(future), (x, y)) == {"accuracy": 1.0}
-    one_wrong = task.evaluate(StandIn(lambda x: future(x, wrong=(3, 5))), (x, y))["accuracy"]
+    assert task.evaluate(StandIn(future), (x, y), "test") == {"accuracy": 1.0}
+    one_wrong = task.evaluate(StandIn(lambda x: future(x, wrong=(3, 5))), (x, y), "test")["accuracy"]
     assert one_wrong == pytest.approx(1 - 1 / y.size)
-    present = task.evaluate(StandIn(lambda x: scores_for(x.argmax(axis=2), alphabet)), (x, y))["accuracy"]
+    present = task.evaluate(StandIn(lambda x: scores_for(x.argmax(axis=2), alphabet)), (x, y), "test")["accuracy"]
     assert present == pytest.approx(np.mean(x.argmax(axis=2)[:, : steps - k] == y))
     assert abs(present - 1 / alphabet) < 0.05  # the present tells nothing about the future
 

@@ -91,9 +91,9 @@ def test_the_arrays_are_padded_with_bos_and_eos_in_place():
 def test_exact_match_counts_whole_outputs():
     task = DATES(DATES.Config(samples=100))
     perfect, split = oracle_for(task, "test")
-    assert task.evaluate(perfect, split) == {"exact_match": 1.0}
+    assert task.evaluate(perfect, split, "test") == {"exact_match": 1.0}
     some_wrong, split = oracle_for(task, "test", wrong_rows=range(0, 2000, 4))
-    assert task.evaluate(some_wrong, split)["exact_match"] == pytest.approx(0.75)
+    assert task.evaluate(some_wrong, split, "test")["exact_match"] == pytest.approx(0.75)
 
 
 def test_dates_options_are_checked():
@@ -155,9 +155,9 @@ def test_bleu_is_100_for_the_truth_and_lower_otherwise(pairs_file):
     pytest.importorskip("sacrebleu")
     task = TRANSLATE(TRANSLATE.Config(data=str(pairs_file)))
     perfect, split = oracle_for(task, "test")
-    assert task.evaluate(perfect, split)["bleu"] == pytest.approx(100.0)
+    assert task.evaluate(perfect, split, "test")["bleu"] == pytest.approx(100.0)
     wrong, split = oracle_for(task, "test", wrong_rows=range(3))
-    assert task.evaluate(wrong, split)["bleu"] < 100.0
+    assert task.evaluate(wrong, split, "test")["bleu"] < 100.0
 
 
 def test_translate_trains_a_little_and_generates(tmp_path, pairs_file):

@@ -69,13 +69,11 @@ def scripted(values, start=0, **options):
     ``start``: epochs already done, for the task of a resumed run."""
 
     class Scripted(ECHO):
-        def make_data(self, rng):
-            self.splits, self.epoch = super().make_data(rng), start
-            return self.splits
+        epoch = start
 
-        def evaluate(self, model, split):
-            metrics = super().evaluate(model, split)
-            if split is self.splits["valid"]:
+        def evaluate(self, model, split, name):
+            metrics = super().evaluate(model, split, name)
+            if name == "valid":
                 metrics["r2"] = values[self.epoch]
                 self.epoch += 1
             return metrics
@@ -303,7 +301,7 @@ def test_the_best_model_is_kept_not_the_last(tmp_path):
     model = task.build_model()
     model.load_state_dict(kept)
     with mg.no_grad():
-        test = task.evaluate(model, task.make_data(np.random.default_rng([0, 1]))["test"])
+        test = task.evaluate(model, task.make_data(np.random.default_rng([0, 1]))["test"], "test")
     assert {k: metrics[k] for k in test} == test
     assert json.loads((best / "metrics.json").read_text())["r2"] == test["r2"]
 
@@ -323,7 +321,7 @@ def test_the_kept_model_scores_the_best_validation_metric_of_a_real_run(tmp_path
     model = task.build_model()
     model.load_state_dict(mg.load(tmp_path / str(seed) / "model.safetensors")[0])
     with mg.no_grad():
-        valid = task.evaluate(model, task.make_data(np.random.default_rng([seed, 1]))["valid"])
+        valid = task.evaluate(model, task.make_data(np.random.default_rng([seed, 1]))["valid"], "valid")
     assert valid["r2"] == max(scores)
 
 
@@ -440,9 +438,9 @@ def test_the_schedule_sets_each_epochs_learning_rate_and_evaluation_runs_in_eval
             seen.append((kind, model.training, trainer.optimizer.lr))
             return super().loss(model, batch)
 
-        def evaluate(self, model, split):
+        def evaluate(self, model, split, name):
             seen.append(("eval", model.training, None))
-            return super().evaluate(model, split)
+            return super().evaluate(model, split, name)
 
     trainer = Trainer(Watching(ECHO.Config(**SMALL["echo"][1])), progress=False)
     trainer.fit()
@@ -460,3 +458,33 @@ def test_weight_decay_switches_the_trainer_to_adamw():
     assert type(decayed.optimizer) is mg.optim.AdamW and decayed.optimizer.weight_decay == 0.1
     with pytest.raises(ValueError, match="--weight-decay must be zero or more"):
         make("echo", weight_decay=-1.0)
+
+
+# -- the carried state of truncated BPTT ----------------------------------------------------------
+
+
+def test_the_trainer_carries_the_state_detached_and_starts_each_epoch_and_validation_afresh():
+    """``loss_and_state`` gets None at the first batch of every epoch and of validation, and after
+    that the state the batch before returned: the same values, detached (no history to backpropagate
+    into). Validation carries its own state; training's next epoch does not see it."""
+    calls = []  # (training?, the state handed in, the state returned)
+
+    class Carrying(ECHO):
+        def batches(self, split, batch_size, rng):
+            return super().batches(split, 4, None)  # in order, as truncated BPTT's windows are; 4 in validation too
+
+        def loss_and_state(self, model, batch, state):
+            loss = self.loss(model, batch)
+            final = (loss * 2, (loss * 3,))  # a stand-in state on the tape, nested like an LSTM's (h, c)
+            calls.append((mg.is_grad_enabled(), state, final))
+            return loss, final
+
+    task = Carrying(ECHO.Config(**{**SMALL["echo"][1], "epochs": 2}))  # 8 training batches, 2 validation
+    Trainer(task, progress=False).fit()
+    assert [training for training, _, _ in calls] == ([True] * 8 + [False] * 2) * 2
+    for run in (calls[0:8], calls[8:10], calls[10:18], calls[18:20]):  # epoch 1, its validation, epoch 2, ...
+        assert run[0][1] is None
+        for (training, _, returned), (_, (double, (triple,)), _) in zip(run, run[1:]):
+            assert returned[0].requires_grad == training  # on the tape while training
+            assert not double.requires_grad and not triple.requires_grad
+            assert double.item() == returned[0].item() and triple.item() == returned[1][0].item()

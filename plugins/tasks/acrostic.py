@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import minigrad as mg
+from minigrad.task import option
 from minigrad_plugins.tasks.corpora import HAN_ONLY, frequent_characters, read_quatrains
 
 BEGIN, UNKNOWN = 0, 1  # token ids of the begin marker <s> and of <unk>, any character not kept
@@ -73,17 +74,17 @@ class Acrostic(mg.Task):
 
     @dataclass
     class Config(mg.TaskConfig):
-        data: str = ""  # your own file of quatrains, one a line (empty: the shipped Tang quatrains)
-        cell: str = "gru"
-        hidden_size: int = 256
-        embedding_size: int = 64  # the length of each character's vector
-        min_count: int = 2  # keep characters seen this often in training; the rest are <unk>
-        dropout: float = 0.4  # in training, the share of embedding and output entries zeroed
-        steps: int = 24  # tokens predicted per poem: 4 lines of 5 characters and punctuation (fixed)
-        batch_size: int = 32
-        lr: float = 0.005
-        epochs: int = 10
-        patience: int = 3
+        data: str = option("", "your own file of quatrains, one a line (empty: the shipped Tang quatrains)")
+        cell: str = option("gru", "the recurrent cell: a registered name")
+        hidden_size: int = option(256, "units in each recurrent layer")
+        embedding_size: int = option(64, "the length of each character's vector")
+        min_count: int = option(2, "keep characters seen this often in training; the rest are <unk>")
+        dropout: float = option(0.4, "in training, the share of embedding and output entries zeroed")
+        steps: int = option(24, "tokens predicted per poem: 4 lines of 5 characters and punctuation (fixed)")
+        batch_size: int = option(32, "poems per update")
+        lr: float = option(0.005, "Adam's learning rate")
+        epochs: int = option(10, "passes over the training data (at most, with early stopping)")
+        patience: int = option(3, "stop after this many epochs without a better validation metric (0: never)")
 
         def __post_init__(self):
             super().__post_init__()
@@ -138,7 +139,7 @@ class Acrostic(mg.Task):
         logits, _ = model(tokens[:, :-1])  # read <s> c_1 ... c_23, predict c_1 ... c_24
         return mg.nn.cross_entropy(logits, tokens[:, 1:])
 
-    def evaluate(self, model, split):
+    def evaluate(self, model, split, name):
         (tokens,) = split
         losses, correct = [], []
         for start in range(0, len(tokens), 256):  # in parts: the scores are (poems, 24, vocabulary)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import minigrad as mg
+from minigrad.task import option
 
 BITS = 4
 
@@ -42,10 +43,10 @@ class BinarySubtraction(mg.Task):
 
     @dataclass
     class Config(mg.TaskConfig):
-        steps: int = BITS  # bits per number (fixed by the data)
-        batch_size: int = 8
-        epochs: int = 600  # at most: training stops once every pair is right
-        lr: float = 0.05
+        steps: int = option(BITS, "bits per number (fixed by the data)")
+        batch_size: int = option(8, "pairs per update")
+        epochs: int = option(600, "at most: training stops once every pair is right")
+        lr: float = option(0.05, "Adam's learning rate")
 
     def make_data(self, rng):
         a, b = np.array([(a, b) for a in range(2**BITS) for b in range(a + 1)]).T
@@ -63,7 +64,7 @@ class BinarySubtraction(mg.Task):
         x, y = batch
         return mg.nn.bce_with_logits(model(mg.tensor(x)), y)
 
-    def evaluate(self, model, split):
+    def evaluate(self, model, split, name):
         x, y = split
         bits = model(mg.tensor(x)).data > 0
         return {"accuracy": float(np.mean(np.all(bits == (y > 0.5), axis=(1, 2))))}

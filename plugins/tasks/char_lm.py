@@ -15,6 +15,7 @@ A long text is cut in one of two ways:
   stream, in order. The last state s_K of one window is the first state of the next,
   detached: the network remembers across windows, but the gradient flows back through K
   steps only. The lecture's BPTT through a whole stream would keep the whole text on the tape.
+  The task keeps no state: the trainer carries it from window to window (``loss_and_state``).
 
 Metrics: the accuracy of the likeliest next character, perplexity e^L and bpc = L / ln 2
 (bits per character), L being the mean cross-entropy in nats; and ``unigram_bpc``, what a
@@ -31,6 +32,7 @@ from typing import Literal
 import numpy as np
 
 import minigrad as mg
+from minigrad.task import option
 
 CORPORA = ("hello", "shakespeare")
 
@@ -62,30 +64,25 @@ def held_out(codes, window):
 
 
 def windows(codes, steps):
-    """Independent windows of ``steps`` characters: x_t and y_t = x_{t+1}, one window a row, start 0."""
+    """Independent windows of ``steps`` characters: x_t and y_t = x_{t+1}, one window a row."""
     index = np.arange(0, len(codes) - steps, steps)[:, None] + np.arange(steps)
-    return codes[index], codes[index + 1], np.zeros(len(index), dtype=np.int64)
+    return codes[index], codes[index + 1]
 
 
 def streams(codes, count):
     """The text cut into ``count`` parallel streams, one a row: row i is the i-th stretch of the
-    text and y its next characters. Start 0: every stream begins at its first character."""
+    text and y its next characters."""
     length = (len(codes) - 1) // count
     x = codes[: count * length].reshape(count, length)
     y = codes[1 : count * length + 1].reshape(count, length)  # each character's successor
-    return x, y, np.zeros(count, dtype=np.int64)
+    return x, y
 
 
 def stream_windows(split, steps):
     """Truncated BPTT's batches: the next ``steps`` characters of every stream, window after
-    window, in the order of the text; ``start`` says where in its stream each window begins."""
-    x, y, start = split
-    return [(x[:, s : s + steps], y[:, s : s + steps], start + s) for s in range(0, x.shape[1], steps)]
-
-
-def detach(state):
-    """The state's values without its history: the gradient stops here (an LSTM's (h, c) both)."""
-    return tuple(part.detach() for part in state) if isinstance(state, tuple) else state.detach()
+    window, in the order of the text."""
+    x, y = split
+    return [(x[:, s : s + steps], y[:, s : s + steps]) for s in range(0, x.shape[1], steps)]
 
 
 def unigram_bits(counts, targets):
@@ -112,16 +109,20 @@ class CharLM(mg.Task):
 
     @dataclass
     class Config(mg.TaskConfig):
-        corpus: Literal["hello", "shakespeare"] = "hello"  # the shipped text: the lecture's word, or Tiny Shakespeare
-        data: str = ""  # your own UTF-8 text file to learn instead
-        bptt: int = 0  # truncated BPTT: K-character windows of --batch-size streams, state carried (0: off)
-        dtype: Literal["float64", "float32"] = "float64"  # float32 trains faster; float64 is minigrad's default
-        lr_decay: float = 1.0  # the learning rate is multiplied by this after every epoch (1: constant)
-        hidden_size: int = 16
-        steps: int = 4  # characters per training window (without --bptt)
-        epochs: int = 500
-        lr: float = 0.02
-        patience: int = 0
+        corpus: Literal["hello", "shakespeare"] = option(
+            "hello", "the shipped text: the lecture's word, or Tiny Shakespeare"
+        )
+        data: str = option("", "your own UTF-8 text file to learn instead")
+        bptt: int = option(0, "truncated BPTT: K-character windows of --batch-size streams, state carried (0: off)")
+        dtype: Literal["float64", "float32"] = option(
+            "float64", "float32 trains faster; float64 is minigrad's default"
+        )
+        lr_decay: float = option(1.0, "the learning rate is multiplied by this after every epoch (1: constant)")
+        hidden_size: int = option(16, "units in each recurrent layer")
+        steps: int = option(4, "characters per training window (without --bptt)")
+        epochs: int = option(500, "passes over the text (at most, with early stopping)")
+        lr: float = option(0.02, "Adam's learning rate (of the first epoch, with --lr-decay)")
+        patience: int = option(0, "stop after this many epochs without a better validation accuracy (0: never)")
 
         def __post_init__(self):
             super().__post_init__()
@@ -151,14 +152,13 @@ class CharLM(mg.Task):
             raise ValueError(f"char-lm: --bptt cuts each split into --batch-size {self.config.batch_size} "
                              f"streams; the text is too short for that many")  # fmt: skip
         self.counts = np.bincount(self.parts["train"], minlength=len(self.alphabet))
-        self.carried = None  # the detached final state of the last window, for the next one
 
     def one_hot(self, codes):
         return mg.tensor(np.eye(len(self.alphabet), dtype=self.config.dtype)[codes])
 
     def make_data(self, rng):
-        """Each split as (x, y, start): character codes, one window or stream a row, and where
-        in its stream each row begins. Nothing is random: the text decides the data."""
+        """Each split as (x, y): character codes, one window or stream a row, and each one's next
+        character. Nothing is random: the text decides the data."""
         if self.config.bptt:
             return {name: streams(part, self.config.batch_size) for name, part in self.parts.items()}
         return {name: windows(part, self.config.steps) for name, part in self.parts.items()}
@@ -179,19 +179,22 @@ class CharLM(mg.Task):
         return model.float() if self.config.dtype == "float32" else model
 
     def loss(self, model, batch):
-        """Mean cross-entropy of the next characters. A window that continues its streams
-        (start > 0) begins in the state the previous window ended in, detached; a window at
-        a stream's start (the first of every epoch) begins at s_0 = 0."""
-        x, y, start = batch
-        initial = self.carried if start[0] > 0 else None
-        logits, final = model(self.one_hot(x), initial)
-        self.carried = detach(final)
-        return mg.nn.cross_entropy(logits, y)
+        """Mean cross-entropy of the next characters, every row begun at s_0 = 0."""
+        return self.loss_and_state(model, batch, None)[0]
 
-    def evaluate(self, model, split):
+    def loss_and_state(self, model, batch, state):
+        """The loss of a window begun in ``state`` (None: s_0 = 0) and the state it ended in. With
+        ``--bptt`` the trainer hands each window the state the previous one ended in, detached, and
+        None at the first window of an epoch; without, windows are shuffled and independent, so
+        nothing is carried."""
+        x, y = batch
+        logits, final = model(self.one_hot(x), state)
+        return mg.nn.cross_entropy(logits, y), (final if self.config.bptt else None)
+
+    def evaluate(self, model, split, name):
         """Metrics over a whole split. Each row runs in one go, so along a held-out stream the
         state is carried through all of it (under no_grad nothing is kept for a backward pass)."""
-        x, y, _ = split
+        x, y = split
         logits, _ = model(self.one_hot(x))
         loss = mg.nn.cross_entropy(logits, y).item()  # nats per character
         return {

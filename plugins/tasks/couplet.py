@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import minigrad as mg
+from minigrad.task import option
 from minigrad_plugins.tasks.corpora import frequent_characters, read_couplets
 
 PAD, UNKNOWN = 0, 1  # token 0 fills the steps after a line's end; 1 stands for any character not kept
@@ -57,18 +58,18 @@ class Couplet(mg.Task):
 
     @dataclass
     class Config(mg.TaskConfig):
-        data: str = ""  # your own file of upper<TAB>lower lines (empty: the shipped couplets)
-        cell: str = "gru"
-        hidden_size: int = 128
-        bidirectional: bool = True
-        embedding_size: int = 64  # the length of each character's vector
-        min_count: int = 2  # keep characters seen this often in training; the rest are <unk>
-        dropout: float = 0.5  # in training, the share of embedding and output entries zeroed
-        steps: int = 10  # the longest line; shorter ones are padded and masked
-        batch_size: int = 32
-        lr: float = 0.005
-        epochs: int = 12
-        patience: int = 3
+        data: str = option("", "your own file of upper<TAB>lower lines (empty: the shipped couplets)")
+        cell: str = option("gru", "the recurrent cell: a registered name")
+        hidden_size: int = option(128, "units in each recurrent layer")
+        bidirectional: bool = option(True, "read the upper line both ways")
+        embedding_size: int = option(64, "the length of each character's vector")
+        min_count: int = option(2, "keep characters seen this often in training; the rest are <unk>")
+        dropout: float = option(0.5, "in training, the share of embedding and output entries zeroed")
+        steps: int = option(10, "the longest line; shorter ones are padded and masked")
+        batch_size: int = option(32, "couplets per update")
+        lr: float = option(0.005, "Adam's learning rate")
+        epochs: int = option(12, "passes over the training data (at most, with early stopping)")
+        patience: int = option(3, "stop after this many epochs without a better validation metric (0: never)")
 
         def __post_init__(self):
             super().__post_init__()
@@ -145,7 +146,7 @@ class Couplet(mg.Task):
         losses = mg.nn.cross_entropy(logits, lower[:, :steps], reduction="none")
         return (losses * mg.tensor(mask, dtype=logits.dtype)).sum() / mask.sum()
 
-    def evaluate(self, model, split):
+    def evaluate(self, model, split, name):
         upper, lengths, lower = split
         losses, correct = [], []
         for start in range(0, len(upper), 512):  # in parts: the scores are (couplets, steps, vocabulary)

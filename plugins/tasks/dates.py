@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import minigrad as mg
+from minigrad.task import option
 from minigrad_plugins.tasks.encoder_decoder import EncoderDecoderTask
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -49,8 +50,8 @@ class Dates(EncoderDecoderTask):
 
     @dataclass
     class Config(EncoderDecoderTask.Config):
-        samples: int = 20000  # training dates (validation: 1,000; test: 2,000)
-        epochs: int = 20
+        samples: int = option(20000, "training dates (validation: 1,000; test: 2,000)")
+        epochs: int = option(20, "passes over the training dates (at most, with early stopping)")
 
         def __post_init__(self) -> None:
             super().__post_init__()
@@ -70,7 +71,7 @@ class Dates(EncoderDecoderTask):
                     splits[name].append((list(written), list(day.isoformat())))
         return splits
 
-    def evaluate(self, model, split):
+    def evaluate(self, model, split, name):
         outputs, _ = self.translate(model, split)
         right = [output == reference for output, reference in zip(outputs, self.references(split))]
         return {"exact_match": float(np.mean(right))}

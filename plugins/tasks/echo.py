@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import minigrad as mg
+from minigrad.task import option
 
 
 class EchoModel(mg.nn.Module):
@@ -30,11 +31,11 @@ class Echo(mg.Task):
 
     @dataclass
     class Config(mg.TaskConfig):
-        steps: int = 2  # time steps per example
-        batch_size: int = 1  # examples per update (the lecture: 1)
-        epochs: int = 20
-        lr: float = 0.005
-        samples: int = 400  # training examples (validation and test: a quarter each)
+        steps: int = option(2, "time steps per example")
+        batch_size: int = option(1, "examples per update (the lecture: 1)")
+        epochs: int = option(20, "passes over the training examples")
+        lr: float = option(0.005, "Adam's learning rate")
+        samples: int = option(400, "training examples (validation and test: a quarter each)")
 
         def __post_init__(self):
             super().__post_init__()
@@ -56,7 +57,7 @@ class Echo(mg.Task):
         x, y = batch
         return mg.nn.mse_loss(model(mg.tensor(x)), y)
 
-    def evaluate(self, model, split):
+    def evaluate(self, model, split, name):
         x, y = split
         prediction = model(mg.tensor(x)).data
         return {"r2": mg.r2_score(prediction, y), "mse": float(np.mean((prediction - y) ** 2))}

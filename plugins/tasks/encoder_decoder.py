@@ -17,6 +17,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 import minigrad as mg
+from minigrad.task import option
 from minigrad.nn.seq2seq import BOS, EOS, PAD, Seq2Seq, pad, sequence_loss
 
 UNK = 3  # a token the vocabulary does not know
@@ -47,18 +48,22 @@ class EncoderDecoderTask(mg.Task):
 
     @dataclass
     class Config(mg.TaskConfig):
-        cell: str = "gru"
-        hidden_size: int = 64
-        embedding_size: int = 32  # size of each token's learned vector
-        context: Literal["attention", "every-step", "init"] = "attention"  # how the decoder sees the source: (a) init, (b) every-step, or attention
-        teacher_forcing: float = 1.0  # the share of decoder steps fed the true previous token (the rest: the model's own guess)
-        beam: int = 1  # beam width at evaluation (1: greedy)
-        max_length: int = 30  # the longest output decoding may write
-        batch_size: int = 64
-        lr: float = 0.005
-        epochs: int = 30
-        patience: int = 4
-        min_count: int = 1  # target tokens seen fewer times in training become <unk>
+        cell: str = option("gru", "the recurrent cell: a registered name")
+        hidden_size: int = option(64, "units in the encoder's and the decoder's recurrent layers")
+        embedding_size: int = option(32, "size of each token's learned vector")
+        context: Literal["attention", "every-step", "init"] = option(
+            "attention", "how the decoder sees the source: (a) init, (b) every-step, or attention"
+        )
+        teacher_forcing: float = option(
+            1.0, "the share of decoder steps fed the true previous token (the rest: the model's own guess)"
+        )
+        beam: int = option(1, "beam width at evaluation (1: greedy)")
+        max_length: int = option(30, "the longest output decoding may write")
+        batch_size: int = option(64, "pairs per update")
+        lr: float = option(0.005, "Adam's learning rate")
+        epochs: int = option(30, "passes over the training data (at most, with early stopping)")
+        patience: int = option(4, "stop after this many epochs without a better validation metric (0: never)")
+        min_count: int = option(1, "target tokens seen fewer times in training become <unk>")
         unused_options = ("steps", "bidirectional")  # sequences are as long as they are; the decoder reads left to right
 
         def __post_init__(self) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import minigrad as mg
+from minigrad.task import option
 
 
 class FutureEchoModel(mg.nn.Module):
@@ -41,16 +42,16 @@ class FutureEcho(mg.Task):
 
     @dataclass
     class Config(mg.TaskConfig):
-        alphabet: int = 4  # distinct symbols (chance accuracy: 1 / alphabet)
-        shift: int = 2  # k: the target at step t is the input at step t + k
-        cell: str = "gru"
-        hidden_size: int = 16
-        steps: int = 10  # symbols per sequence
-        samples: int = 2000  # training sequences (validation and test: a quarter each)
-        batch_size: int = 32
-        lr: float = 0.01
-        epochs: int = 30
-        patience: int = 5
+        alphabet: int = option(4, "distinct symbols (chance accuracy: 1 / alphabet)")
+        shift: int = option(2, "k: the target at step t is the input at step t + k")
+        cell: str = option("gru", "the recurrent cell: a registered name")
+        hidden_size: int = option(16, "units in each recurrent layer")
+        steps: int = option(10, "symbols per sequence")
+        samples: int = option(2000, "training sequences (validation and test: a quarter each)")
+        batch_size: int = option(32, "sequences per update")
+        lr: float = option(0.01, "Adam's learning rate")
+        epochs: int = option(30, "passes over the training data (at most, with early stopping)")
+        patience: int = option(5, "stop after this many epochs without a better validation metric (0: never)")
 
         def __post_init__(self):
             super().__post_init__()
@@ -80,7 +81,7 @@ class FutureEcho(mg.Task):
         x, y = batch
         return mg.nn.cross_entropy(self.scored(model, x), y)
 
-    def evaluate(self, model, split):
+    def evaluate(self, model, split, name):
         x, y = split
         return {"accuracy": float(np.mean(self.scored(model, x).data.argmax(axis=-1) == y))}
 

@@ -13,6 +13,7 @@ from importlib import resources
 import numpy as np
 
 import minigrad as mg
+from minigrad.task import option
 from minigrad_plugins.tasks.corpora import read_user_file, tab_rows
 
 
@@ -49,17 +50,19 @@ class Names(mg.Task):
 
     @dataclass
     class Config(mg.TaskConfig):
-        cell: str = "gru"
-        hidden_size: int = 128
-        bidirectional: bool = True
-        steps: int = 17  # the longest name; shorter ones are padded and masked
-        batch_size: int = 32
-        lr: float = 0.002
-        epochs: int = 30
-        patience: int = 8
-        weight_decay: float = 0.01
-        dropout: float = 0.3  # the share of the final state's units zeroed in training (a regulariser)
-        data: str = ""  # a UTF-8 file of name<TAB>language lines to learn instead of the shipped names
+        cell: str = option("gru", "the recurrent cell: a registered name")
+        hidden_size: int = option(128, "units in each recurrent layer")
+        bidirectional: bool = option(True, "read each name both ways")
+        steps: int = option(17, "the longest name; shorter ones are padded and masked")
+        batch_size: int = option(32, "names per update")
+        lr: float = option(0.002, "Adam's learning rate")
+        epochs: int = option(30, "passes over the training data (at most, with early stopping)")
+        patience: int = option(8, "stop after this many epochs without a better validation metric (0: never)")
+        weight_decay: float = option(
+            0.01, "shrink every weight by lr * this per step, apart from the gradient (AdamW; 0: plain Adam)"
+        )
+        dropout: float = option(0.3, "the share of the final state's units zeroed in training (a regulariser)")
+        data: str = option("", "a UTF-8 file of name<TAB>language lines to learn instead of the shipped names")
 
         def __post_init__(self):
             super().__post_init__()
@@ -108,7 +111,7 @@ class Names(mg.Task):
         x, lengths, _ = split
         return model(mg.tensor(x), lengths).data.argmax(axis=1)
 
-    def evaluate(self, model, split):
+    def evaluate(self, model, split, name):
         return {"accuracy": float(np.mean(self.predict(model, split) == split[2]))}
 
     def write_reports(self, model, data, out_dir):

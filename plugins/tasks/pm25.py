@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 
 import minigrad as mg
+from minigrad.task import option
 from minigrad_plugins.tasks.pm25_data import preprocess
 
 LEVELS = np.array([50, 100, 150, 200, 300])  # class boundaries, µg/m³
@@ -39,13 +40,13 @@ class PM25(mg.Task):
 
     @dataclass
     class Config(mg.TaskConfig):
-        mode: Literal["regression", "classify"] = "regression"  # predict the value, or its class
-        hidden_size: int = 16
-        steps: int = 24  # hours of history per prediction
-        batch_size: int = 64
-        epochs: int = 10
-        lr: float = 0.005
-        patience: int = 3
+        mode: Literal["regression", "classify"] = option("regression", "predict the value, or its class")
+        hidden_size: int = option(16, "units in each recurrent layer")
+        steps: int = option(24, "hours of history per prediction")
+        batch_size: int = option(64, "windows per update")
+        epochs: int = option(10, "passes over the training years (at most, with early stopping)")
+        lr: float = option(0.005, "Adam's learning rate")
+        patience: int = option(3, "stop after this many epochs without a better validation metric (0: never)")
 
     def __init__(self, config=None):
         super().__init__(config)
@@ -70,8 +71,8 @@ class PM25(mg.Task):
     def make_data(self, rng):
         x, y = self.windows(self.hours["train"])
         valid = rng.random(len(x)) < 0.1  # a tenth of the training windows, for early stopping
-        self.test = self.windows(self.hours["test"])
-        return {"train": (x[~valid], y[~valid]), "valid": (x[valid], y[valid]), "test": self.test}
+        test = self.windows(self.hours["test"])
+        return {"train": (x[~valid], y[~valid]), "valid": (x[valid], y[valid]), "test": test}
 
     def build_model(self):
         return PM25Model(self.config, 1 if self.config.mode == "regression" else len(LEVELS) + 1)
@@ -102,10 +103,10 @@ class PM25(mg.Task):
             return mg.r2_score(self.pm25(predicted), self.pm25(truth))
         return float(np.mean(self.classes(predicted) == self.classes(truth)))
 
-    def evaluate(self, model, split):
+    def evaluate(self, model, split, name):
         x, y = split
         metrics = {self.main_metric: self.score(self.predict(model, x), y)}
-        if x is self.test[0]:  # the test year: also block by block, as the textbook reports it
+        if name == "test":  # the test year: also block by block, as the textbook reports it
             for block in BLOCKS:
                 metrics[f"{self.main_metric}_{block}h"] = self.score(self.in_blocks(model, x, block), y)
         return metrics

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 import minigrad as mg
+from minigrad.task import option
 
 SITES = ("amazon_cells", "imdb", "yelp")  # the shipped files: data/SITE_labelled.txt.gz
 PAD, UNKNOWN = 0, 1  # token 0 fills the steps after a sentence's end; 1 stands for any word not kept
@@ -107,17 +108,17 @@ class Sentiment(mg.Task):
 
     @dataclass
     class Config(mg.TaskConfig):
-        data: str = ""  # your own file of sentence<TAB>label lines, label 0 or 1 (empty: the shipped reviews)
-        cell: str = "gru"
-        hidden_size: int = 32
-        embedding_size: int = 32  # the length of each word's vector
-        words: int = 1500  # the vocabulary: the most frequent training words (the rest are <unk>)
-        dropout: float = 0.5  # in training, the share of the word vectors' entries zeroed
-        steps: int = 80  # the longest sentence, in words (longer ones are cut)
-        batch_size: int = 32
-        lr: float = 0.005
-        epochs: int = 30
-        patience: int = 5
+        data: str = option("", "your own file of sentence<TAB>label lines, label 0 or 1 (empty: the shipped reviews)")
+        cell: str = option("gru", "the recurrent cell: a registered name")
+        hidden_size: int = option(32, "units in each recurrent layer")
+        embedding_size: int = option(32, "the length of each word's vector")
+        words: int = option(1500, "the vocabulary: the most frequent training words (the rest are <unk>)")
+        dropout: float = option(0.5, "in training, the share of the word vectors' entries zeroed")
+        steps: int = option(80, "the longest sentence, in words (longer ones are cut)")
+        batch_size: int = option(32, "sentences per update")
+        lr: float = option(0.005, "Adam's learning rate")
+        epochs: int = option(30, "passes over the training data (at most, with early stopping)")
+        patience: int = option(5, "stop after this many epochs without a better validation metric (0: never)")
 
         def __post_init__(self):
             super().__post_init__()
@@ -176,7 +177,7 @@ class Sentiment(mg.Task):
     def loss(self, model, batch):
         return mg.nn.cross_entropy(self.logits(model, batch), batch[2])
 
-    def evaluate(self, model, split):
+    def evaluate(self, model, split, name):
         predicted = self.logits(model, split).data.argmax(axis=1)
         return {"accuracy": float(np.mean(predicted == split[2]))}
 

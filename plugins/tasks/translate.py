@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 
 import minigrad as mg
+from minigrad.task import option
 from minigrad_plugins.tasks.corpora import read_translation_pairs
 from minigrad_plugins.tasks.encoder_decoder import EncoderDecoderTask
 
@@ -48,13 +49,13 @@ class Translate(EncoderDecoderTask):
 
     @dataclass
     class Config(EncoderDecoderTask.Config):
-        data: str = ""  # a TAB file of English<TAB>Chinese pairs to learn instead of the shipped Tatoeba subset
-        hidden_size: int = 128
-        embedding_size: int = 64
-        max_length: int = 16
-        epochs: int = 25
-        lr: float = 0.003
-        min_count: int = 2  # English words seen fewer times in training become <unk>
+        data: str = option("", "a TAB file of English<TAB>Chinese pairs to learn instead of the shipped Tatoeba subset")
+        hidden_size: int = option(128, "units in the encoder's and the decoder's recurrent layers")
+        embedding_size: int = option(64, "size of each token's learned vector")
+        max_length: int = option(16, "the longest output decoding may write")
+        epochs: int = option(25, "passes over the training pairs (at most, with early stopping)")
+        lr: float = option(0.003, "Adam's learning rate")
+        min_count: int = option(2, "English words seen fewer times in training become <unk>")
 
     def pairs(self, rng):
         pairs = [(chinese_tokens(zh), english_tokens(en)) for zh, en in read_translation_pairs(self.config.data or None)]
@@ -72,7 +73,7 @@ class Translate(EncoderDecoderTask):
     def tokenize_source(self, text):
         return chinese_tokens(text)
 
-    def evaluate(self, model, split):
+    def evaluate(self, model, split, name):
         try:
             import sacrebleu
         except ImportError:
