@@ -30,6 +30,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/anomaly.py
 
 # The tutorial's scripts, one per page: `make examples EXAMPLES_ARGS=--smoke` trains for seconds only.
 examples: $(STAMP)
