@@ -10,19 +10,32 @@ import numpy as np
 from minigrad.errors import AnomalyError
 
 
-def check_finite(value: Any, op: str, direction: str, step: int | None, tensors: tuple) -> None:
-    """Raise AnomalyError if ``value`` (an array or a tuple of arrays) holds a NaN or an infinity.
-
-    ``tensors`` are the op's inputs going forward, the tensor receiving the gradient going backward.
-    """
+def check_output(value: Any, op: str, step: int | None, inputs: tuple) -> None:
+    """Going forward: raise if an op's output (an array, or a tuple of them) is not finite."""
     for array in value if type(value) is tuple else (value,):
-        if np.isfinite(array).all():
-            continue
-        what = "NaN" if np.isnan(array).any() else "infinity"
-        where = f"at time step {step}" if step is not None else "outside any time step"
-        names = ", ".join(t.name for t in tensors if t.name) or "unnamed"
-        if direction == "forward":
-            place = f"in the output of {op!r} going forward, {where}, shape {np.shape(array)}, inputs: {names}"
-        else:
-            place = f"in the gradient going backward into {names} (made by {op!r}), {where}, shape {np.shape(array)}"
-        raise AnomalyError(f"detect_anomaly: {what} {place}")
+        if not np.isfinite(array).all():
+            names = ", ".join(_label(t) for t in inputs if t.name) or "unnamed"
+            raise AnomalyError(f"detect_anomaly: {_what(array)} in the output of {op!r} going forward, "
+                               f"{_at(step)}, shape {np.shape(array)}, from inputs {names}")  # fmt: skip
+
+
+def check_gradient(grad: np.ndarray, sender: Any, receiver: Any) -> None:
+    """Going backward: raise if the gradient ``sender``'s backward hands to ``receiver`` is not finite."""
+    if not np.isfinite(grad).all():
+        raise AnomalyError(f"detect_anomaly: {_what(grad)} in the gradient that {sender.op!r} sends backward "
+                           f"into {_label(receiver) if receiver.name else 'its input'} (shape {np.shape(grad)}), "
+                           f"{_at(sender.tags.get('step'))}")  # fmt: skip
+
+
+def _what(array: np.ndarray) -> str:
+    return "NaN" if np.isnan(array).any() else "infinity"
+
+
+def _at(step: int | None) -> str:
+    return f"at time step {step}" if step is not None else "outside any time step"
+
+
+def _label(tensor: Any) -> str:
+    """A tensor's name with its step filled in, as the pictures label it: s_t at step 82 is s_82."""
+    step = tensor.tags.get("step")
+    return tensor.name.replace("_t", f"_{step}") if step is not None and tensor.name.endswith("_t") else tensor.name

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from minigrad.anomaly import check_finite
+from minigrad.anomaly import check_gradient, check_output
 from minigrad.deferred import Joint, resolve
 from minigrad.errors import GraphFreedError, op_error
 from minigrad.grad_mode import state
@@ -62,7 +62,7 @@ def primitive(forward: Callable[..., tuple[Any, Callable]]) -> Callable[..., Any
         except (ValueError, IndexError) as error:  # NumPy's complaint, said with the op and the shapes
             raise op_error(name, [t.shape for t in tensors], error) from None
         if state.detect_anomaly:
-            check_finite(out, name, "forward", state.tags.get("step"), tensors)
+            check_output(out, name, state.tags.get("step"), tensors)
         make = Node.result_type.from_op
         if not (state.grad_enabled and True in [t.requires_grad for t in tensors]):  # no gradient wanted: no record
             return tuple(make(piece) for piece in out) if type(out) is tuple else make(out)
@@ -120,20 +120,21 @@ def backward_walk(root: Node, grad: np.ndarray, retain_graph: bool = False, want
             g, backward = backward.gather(node, g, take), backward.backward
         for parent, parent_grad in zip(node.parents, backward(g)):
             if parent_grad is not None and parent.requires_grad:
-                accumulate(pending, parent, parent_grad)
+                accumulate(pending, parent, parent_grad, node)
         if not retain_graph:
             node._backward = None  # drop the saved arrays; `op` and `parents` stay for pictures
     return found
 
 
-def accumulate(pending: dict, node: Node, grad: Any) -> None:
-    """Add ``grad`` to what ``node`` has received, summed back to its shape if the op broadcast."""
+def accumulate(pending: dict, node: Node, grad: Any, sender: Node) -> None:
+    """Add ``grad`` (from ``sender``'s backward) to what ``node`` has received, summed back to its
+    shape if the op broadcast."""
     if grad.shape != node.data.shape:
         grad = unbroadcast(resolve(grad), node.data.shape)
         if grad.shape != node.data.shape:  # a bug in an op's backward, not the user's
             raise RuntimeError(f"backward: a gradient of shape {grad.shape} for a tensor of shape {node.data.shape}")
     if state.detect_anomaly:
-        check_finite(resolve(grad), node.op or "the user", "backward", node.tags.get("step"), (node,))
+        check_gradient(resolve(grad), sender, node)
     earlier = pending.get(node)
     pending[node] = grad if earlier is None else earlier + grad  # Deferred sums stay factored (deferred.py)
 

@@ -1,10 +1,11 @@
-def accumulate(pending: dict, node: Node, grad: Any) -> None:
-    """Add ``grad`` to what ``node`` has received, summed back to its shape if the op broadcast."""
+def accumulate(pending: dict, node: Node, grad: Any, sender: Node) -> None:
+    """Add ``grad`` (from ``sender``'s backward) to what ``node`` has received, summed back to its
+    shape if the op broadcast."""
     if grad.shape != node.data.shape:
         grad = unbroadcast(resolve(grad), node.data.shape)
         if grad.shape != node.data.shape:  # a bug in an op's backward, not the user's
             raise RuntimeError(f"backward: a gradient of shape {grad.shape} for a tensor of shape {node.data.shape}")
     if state.detect_anomaly:
-        check_finite(resolve(grad), node.op or "the user", "backward", node.tags.get("step"), (node,))
+        check_gradient(resolve(grad), sender, node)
     earlier = pending.get(node)
     pending[node] = grad if earlier is None else earlier + grad  # Deferred sums stay factored (deferred.py)

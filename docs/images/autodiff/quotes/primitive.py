@@ -16,7 +16,7 @@ def primitive(forward: Callable[..., tuple[Any, Callable]]) -> Callable[..., Any
         except (ValueError, IndexError) as error:  # NumPy's complaint, said with the op and the shapes
             raise op_error(name, [t.shape for t in tensors], error) from None
         if state.detect_anomaly:
-            check_finite(out, name, "forward", state.tags.get("step"), tensors)
+            check_output(out, name, state.tags.get("step"), tensors)
         make = Node.result_type.from_op
         if not (state.grad_enabled and True in [t.requires_grad for t in tensors]):  # no gradient wanted: no record
             return tuple(make(piece) for piece in out) if type(out) is tuple else make(out)

@@ -31,7 +31,7 @@ def backward_walk(root: Node, grad: np.ndarray, retain_graph: bool = False, want
             g, backward = backward.gather(node, g, take), backward.backward
         for parent, parent_grad in zip(node.parents, backward(g)):
             if parent_grad is not None and parent.requires_grad:
-                accumulate(pending, parent, parent_grad)
+                accumulate(pending, parent, parent_grad, node)
         if not retain_graph:
             node._backward = None  # drop the saved arrays; `op` and `parents` stay for pictures
     return found
