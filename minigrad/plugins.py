@@ -80,9 +80,13 @@ class PluginInfo:
             return "registered at run time"
         return f"{self.distribution} {self.version}"
 
+    @property
+    def where(self) -> str:
+        """Its module (unless that is its name) and origin: ``minigrad_mgu, minigrad-mgu 0.1.0``."""
+        return self.origin if self.name == self.module else f"{self.module}, {self.origin}"
+
     def __str__(self) -> str:
-        where = self.origin if self.name == self.module else f"{self.module}, {self.origin}"
-        return f"{self.name} ({where})"
+        return f"{self.name!r} ({self.where})"
 
 
 @dataclass(frozen=True)
@@ -222,7 +226,7 @@ class PluginHost:
         claims: dict[str, list[Provided]] = {}
         for impl in getattr(manager.hook, hook).get_hookimpls():
             info = self._infos[impl.plugin_name]
-            _trace(f"calling {hook}() of {info}")
+            _trace(f"calling {hook}() of {info.name} ({info.where})")
             try:
                 classes = list(impl.function() or [])
             except Exception as error:

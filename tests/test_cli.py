@@ -103,6 +103,34 @@ def test_plugins_strict_mode_fails_with_one_line(broken_import):
     assert_one_line_error(env_result, "brokencell", "no module named spam")
 
 
+def test_a_plugin_claiming_a_builtin_name_is_a_conflict_line_and_the_builtin_stays(tmp_path):
+    """A third-party cell also called 'lstm': `minigrad plugins` still shows the built-in lstm and
+    one conflict line naming both; `gradcheck lstm` checks the built-in, warning in one line."""
+    root = make_dist(tmp_path, "fake-lstm", {"otherlstm": "mgcli_otherlstm"}, {"mgcli_otherlstm": cell_source("L", "lstm")})
+    result = run("plugins", pythonpath=root)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert ["lstm", "cell", "minigrad_plugins.cells.lstm", "built-in"] in rows
+    conflicts = [line for line in result.stdout.splitlines() if line.startswith("conflict:")]
+    assert len(conflicts) == 1
+    assert "'lstm'" in conflicts[0] and "otherlstm" in conflicts[0] and "fake-lstm 0.1" in conflicts[0]
+    checked = run("gradcheck", "lstm", "--steps", "2", pythonpath=root)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.split()[:2] == ["lstm", "ok"]
+    warnings = checked.stderr.strip().splitlines()
+    assert len(warnings) == 1 and "otherlstm" in warnings[0] and "built-in one is used" in warnings[0]
+
+
+def test_the_minigrad_command_tunes_malloc(monkeypatch, capsys):
+    """cli.main tunes the allocator for its own process (importing minigrad does not)."""
+    from minigrad import cli
+
+    calls = []
+    monkeypatch.setattr(cli, "tune_malloc", lambda: calls.append(1) or True)
+    assert cli.main(["plugins"]) == 0
+    assert calls == [1]
+
+
 # ------------------------------------------------------------------ minigrad gradcheck
 
 
