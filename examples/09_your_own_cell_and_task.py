@@ -17,6 +17,7 @@ import numpy as np
 from _common import Example
 
 import minigrad as mg
+from minigrad.task import option
 from minigrad.train import Trainer
 
 ex = Example(9, __doc__)
@@ -67,13 +68,13 @@ class Parity(mg.Task):
     target = 1.0  # stop once every validation sequence is right
 
     @dataclass
-    class Config(mg.TaskConfig):  # each field is also a command-line option: --steps, --samples
-        cell: str = "lecture"
-        hidden_size: int = 8
-        steps: int = 6  # bits per sequence
-        epochs: int = 200
-        lr: float = 0.02
-        samples: int = 512  # training sequences
+    class Config(mg.TaskConfig):  # each field is also a command-line option, with its help: --steps, --samples
+        cell: str = option("lecture", "the recurrent cell: a registered name")
+        hidden_size: int = option(8, "units in the recurrent layer")
+        steps: int = option(6, "bits per sequence")
+        epochs: int = option(200, "passes over the training sequences (at most: training stops at accuracy 1)")
+        lr: float = option(0.02, "Adam's learning rate")
+        samples: int = option(512, "training sequences")
 
     def make_data(self, rng):
         def split(count):
@@ -89,7 +90,7 @@ class Parity(mg.Task):
         x, y = batch
         return mg.nn.bce_with_logits(model(mg.tensor(x)), y)
 
-    def evaluate(self, model, split):
+    def evaluate(self, model, split, name):
         x, y = split
         right = (model(mg.tensor(x)).data > 0) == (y > 0.5)
         return {"accuracy": float(np.mean(np.all(right, axis=(1, 2)))), "bit_accuracy": float(np.mean(right))}
