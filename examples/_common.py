@@ -53,11 +53,8 @@ class Example:
         return smoke if self.smoke else full
 
     def graph(self, picture, name: str) -> None:
-        """Write a ``mg.viz.draw`` picture. Without Graphviz the .dot source is written instead."""
-        path, note = mg.viz.render(picture, self.out / name)
-        if note:
-            print(note)
-        print(f"wrote {path}")
+        """Write a ``mg.viz.draw`` picture (without Graphviz's dot, svg is drawn in-process: the svg extra)."""
+        print(f"wrote {mg.viz.render(picture, self.out / name)}")
 
     def figure(self, figure, name: str) -> None:
         """Write a matplotlib figure and close it."""

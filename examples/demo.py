@@ -81,6 +81,5 @@ print("\nmg.gradcheck over every parameter (U, W, V, b_u, b_v): all agree with f
 
 # The tape drawn: one box per time step, U, W, V drawn once with an edge into every step.
 picture = mg.viz.draw(rnn_loss(U, W, V, b_u, b_v))
-written, note = mg.viz.render(picture, "out/demo_unrolled.png")
-print(f"\nthe unrolled graph: {written}" + (f"\n{note}" if note else ""))
+print(f"\nthe unrolled graph: {mg.viz.render(picture, 'out/demo_unrolled.svg')}")
 print("more pictures: .venv/bin/minigrad graph lstm --folded -o lstm.svg   (see docs/unrolling.md)")

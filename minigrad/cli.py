@@ -218,10 +218,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     if args.attention_step:
         loss = attention_context(loss, args.attention_step, args.name)
     picture = mg.viz.draw(loss, folded=args.folded, grad=args.grad, max_nodes=args.max_nodes)
-    written, note = mg.viz.render(picture, args.output)
-    if note:
-        print(f"minigrad: {note}", file=sys.stderr)
-    print(f"wrote {written}")
+    print(f"wrote {mg.viz.render(picture, args.output)}")
     return 0
 
 

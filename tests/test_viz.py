@@ -631,9 +631,9 @@ def test_200_step_lstm_renders_to_svg_with_graphviz(tmp_path):
     require_dot()
     picture = mg.viz.draw(long_lstm())
     start = time.perf_counter()
-    written, note = mg.viz.render(picture, tmp_path / "long.svg")
+    written = mg.viz.render(picture, tmp_path / "long.svg")
     assert time.perf_counter() - start < 30
-    assert (written, note) == (tmp_path / "long.svg", None)
+    assert written == tmp_path / "long.svg"
     root = ET.parse(written).getroot()
     assert root.tag == f"{SVG_NS}svg"
     texts = [t.text for t in root.iter(f"{SVG_NS}text") if t.text]
@@ -670,8 +670,7 @@ def test_render_writes_the_format_its_extension_names(tmp_path, fmt):
     """render() picks svg/png/pdf by extension (any case), creates missing folders, leaves no temp file."""
     require_dot()
     target = tmp_path / "sub" / f"graph.{fmt.upper() if fmt == 'pdf' else fmt}"
-    written, note = mg.viz.render(small_picture(), target)
-    assert (written, note) == (target, None)
+    assert mg.viz.render(small_picture(), target) == target
     data = target.read_bytes()
     if fmt == "svg":
         root = ET.fromstring(data)
@@ -684,12 +683,11 @@ def test_render_writes_the_format_its_extension_names(tmp_path, fmt):
 
 
 def test_render_dot_writes_the_source_without_graphviz(tmp_path, monkeypatch):
-    """A .dot file is the DOT text itself, and needs no Graphviz and no note."""
+    """A .dot file is the DOT text itself, and needs no Graphviz."""
     monkeypatch.setattr(render_module.shutil, "which", lambda name, *a, **k: None)
     picture = small_picture()
-    written, note = mg.viz.render(picture, tmp_path / "graph.dot")
-    assert (written, note) == (tmp_path / "graph.dot", None)
-    assert written.read_text() == picture.source
+    written = mg.viz.render(picture, tmp_path / "graph.dot")
+    assert written == tmp_path / "graph.dot" and written.read_text() == picture.source
 
 
 @pytest.mark.parametrize("name", ["graph.jpg", "graph", "graph.svgz", "graph.dot.txt", "graph.gv"])
@@ -718,7 +716,7 @@ def test_render_svg_without_dot_draws_in_process(tmp_path, monkeypatch):
     without_dot(monkeypatch)
     picture = small_picture()
     target = tmp_path / "graph.svg"
-    assert mg.viz.render(picture, target) == (target, None)
+    assert mg.viz.render(picture, target) == target
     root = ET.parse(target).getroot()
     assert root.tag == f"{SVG_NS}svg"
     titles = [g.find(f"{SVG_NS}title").text for g in root.iter(f"{SVG_NS}g") if g.get("class") == "cluster"]

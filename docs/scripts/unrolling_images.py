@@ -23,10 +23,7 @@ OUT = DOCS / "images" / "unrolling"
 
 
 def save(picture, name: str) -> None:
-    path, note = mg.viz.render(picture, OUT / name)
-    if note:  # no Graphviz: the .dot text was written instead
-        print(note)
-    print(f"wrote {path.relative_to(DOCS.parent)}")
+    print(f"wrote {mg.viz.render(picture, OUT / name).relative_to(DOCS.parent)}")
 
 
 # --- (a) the lecture's echo RNN: two steps, an output at t = 2 only -------------------------

