@@ -9,15 +9,15 @@ backpropagation unrolls through time.
 
 from minigrad import nn, ops, optim, plugins, testing, viz
 from minigrad.autograd import primitive
-from minigrad.grad_mode import detect_anomaly, is_grad_enabled, no_grad, time_step
 from minigrad.checkpoint import CheckpointError, load, save
 from minigrad.errors import AnomalyError, GradcheckError, GraphFreedError, ShapeError
+from minigrad.grad_mode import detect_anomaly, is_grad_enabled, no_grad, time_step
 from minigrad.gradcheck import gradcheck
 from minigrad.hookspecs import hookimpl
 from minigrad.ops import exp, log, log_softmax, matmul, relu, sigmoid, softmax, softplus, tanh
 from minigrad.rng import default_rng, manual_seed
 from minigrad.task import Task, TaskConfig, r2_score
-from minigrad.tensor import Tensor, concat, gradients, split, stack, tensor, unbind
+from minigrad.tensor import Tensor, as_tensor, concat, gradients, split, stack, tensor, unbind
 
 __version__ = "0.1.0"
 
@@ -35,6 +35,7 @@ def tasks() -> dict[str, type]:
 __all__ = [
     "Tensor",
     "tensor",
+    "as_tensor",
     "no_grad",
     "detect_anomaly",
     "AnomalyError",

@@ -16,7 +16,8 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from minigrad.errors import GradcheckError
-from minigrad.tensor import Tensor, gradients, no_grad
+from minigrad.grad_mode import no_grad
+from minigrad.tensor import Tensor, gradients
 
 
 def gradient_errors(

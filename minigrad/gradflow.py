@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from minigrad.grad_mode import no_grad
 from minigrad.io import plot_missing, pyplot, save_figure
 from minigrad.nn.clip import clip_grad_norm_
 from minigrad.nn.layers import Linear
@@ -23,7 +24,7 @@ from minigrad.nn.module import Module
 from minigrad.nn.recurrent import Recurrent
 from minigrad.optim import Adam
 from minigrad.rng import manual_seed
-from minigrad.tensor import Tensor, no_grad
+from minigrad.tensor import Tensor
 from minigrad.viz.flow import gradient_flow
 
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from minigrad.autograd import primitive
 from minigrad.deferred import ProductSum, Scatter
 from minigrad.errors import ShapeError
-from minigrad.autograd import primitive
 
 # ---------------------------------------------------------------- arithmetic
 

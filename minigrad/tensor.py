@@ -16,7 +16,6 @@ import numpy as np
 
 from minigrad import autograd, ops
 from minigrad.autograd import Node, backward_walk
-from minigrad.grad_mode import is_grad_enabled, no_grad, time_step  # noqa: F401  TEMPORARY re-export during the refactor
 from minigrad.errors import ShapeError
 
 

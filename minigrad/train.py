@@ -22,13 +22,13 @@ import numpy as np
 
 from minigrad.checkpoint import load_with_extras, save
 from minigrad.collector import collector_paused
+from minigrad.grad_mode import no_grad
 from minigrad.io import plot_missing, pyplot, save_figure, write_atomically
 from minigrad.nn.clip import clip_grad_norm_
 from minigrad.nn.module import Module
 from minigrad.optim import Adam, AdamW, load_optimizer_state, optimizer_state
 from minigrad.rng import default_rng, manual_seed
 from minigrad.task import Task, detach_state
-from minigrad.tensor import no_grad
 
 MODEL, LAST, METRICS, PLOT = "model.safetensors", "last.safetensors", "metrics.json", "loss.png"
 

@@ -15,10 +15,11 @@ import numpy as np
 
 from minigrad.collector import collector_paused
 from minigrad.errors import ShapeError
+from minigrad.grad_mode import time_step
 from minigrad.nn.cell import Cell, State
 from minigrad.nn.module import Module, ModuleList
 from minigrad.plugins import lookup
-from minigrad.tensor import Tensor, concat, stack, time_step, unbind
+from minigrad.tensor import Tensor, concat, stack, unbind
 
 
 def resolve_cell(cell: str | type[Cell]) -> type[Cell]:

@@ -26,13 +26,14 @@ from typing import Any, Literal
 import numpy as np
 
 from minigrad.errors import ShapeError
+from minigrad.grad_mode import no_grad, time_step
 from minigrad.nn.cell import Cell, State
 from minigrad.nn.layers import Embedding, Linear, integer_ids
 from minigrad.nn.losses import cross_entropy
 from minigrad.nn.module import Module
 from minigrad.nn.recurrent import Recurrent
 from minigrad.rng import default_rng
-from minigrad.tensor import Tensor, concat, no_grad, stack, time_step
+from minigrad.tensor import Tensor, concat, stack
 
 PAD, BOS, EOS = 0, 1, 2
 Context = Literal["init", "every-step", "attention"]

@@ -7,7 +7,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-from minigrad.viz import tape  # reading the tape needs no graphviz
+from minigrad.viz import tape  # noqa: F401  (mg.viz.tape: reading the tape needs no graphviz)
 from minigrad.viz.flow import gradient_flow
 from minigrad.viz.output import render
 
