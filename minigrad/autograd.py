@@ -1,10 +1,9 @@
 """The tape: how an op is recorded, and the backward walk that replays it in reverse.
 
-An op made with ``@primitive`` computes its output and, when an input wants a gradient, stores
-on it how it was made: ``op`` (its name), ``parents`` (its inputs), ``_backward`` (output
-gradient -> input gradients) and ``tags`` (its time step). An unrolled network's tape holds one
-copy of the cell per step, so ``backward_walk`` below *is* backpropagation through time.
-"""
+An op made with ``@primitive`` computes its output and, when an input wants a gradient, stores on
+it how it was made: ``op`` (its name), ``parents`` (inputs), ``_backward`` (output gradient -> input
+gradients), ``tags`` (its time step). An unrolled network's tape holds one copy of the cell per
+step, so ``backward_walk`` below *is* backpropagation through time."""
 
 from __future__ import annotations
 
@@ -22,13 +21,14 @@ creation_order = itertools.count()  # a tensor is made after its inputs: this nu
 
 
 class Node:
-    """A value on the tape (``Tensor`` adds the operators): its array, its gradient, how it was made."""
+    """A value on the tape (``Tensor`` adds the operators): its array, its gradient, how it was made.
+    ``Node(data)`` is a leaf, made by the user; ``from_op`` makes an op's result."""
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "op", "parents", "tags", "_backward", "_created", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "name", "op", "parents", "tags", "_backward", "_created",
+                 "__weakref__")  # fmt: skip
     result_type: type[Node]  # the class ops wrap their results and constants in: tensor.py sets Tensor
 
     def __init__(self, data: np.ndarray, requires_grad: bool = False, name: str | None = None):
-        """A leaf: made by the user, not by an op."""
         self.data, self.requires_grad, self.grad, self.name = data, requires_grad, None, name
         self.op, self.parents, self._backward = None, (), None
         self.tags, self._created = state.tags, next(creation_order)
@@ -45,18 +45,13 @@ class Node:
 
 
 def primitive(forward: Callable[..., tuple[Any, Callable]]) -> Callable[..., Any]:
-    """Turn ``forward(*arrays, **params) -> (out, backward)`` into an op on tensors.
-
-    ``backward(g)`` returns one gradient per input (None: no gradient); where the op broadcast
-    it may return the output's shape, and the walk sums it back. A ``forward`` returning a tuple
-    of arrays makes several outputs sharing one backward (``split``; see ``Joint``).
-    """
+    """Turn ``forward(*arrays, **params) -> (out, backward)`` into an op on tensors. ``backward(g)``
+    returns one gradient per input (None: none), output-shaped where the op broadcast (the walk sums
+    it back). A tuple of outputs shares one backward that runs once (``split``; see ``Joint``)."""
     name = forward.__name__
 
     def op(*inputs: Any, **params: Any) -> Any:
-        tensors = inputs  # numbers and arrays become constant tensors
-        if not all([isinstance(x, Node) for x in inputs]):
-            tensors = tuple([x if isinstance(x, Node) else Node.result_type(x) for x in inputs])
+        tensors = tuple([x if isinstance(x, Node) else Node.result_type(x) for x in inputs])  # numbers: constants
         try:
             out, backward = forward(*[t.data for t in tensors], **params)
         except (ValueError, IndexError) as error:  # NumPy's complaint, said with the op and the shapes
@@ -87,16 +82,18 @@ def topological_order(root: Node) -> list[Node]:
     return sorted(found, key=lambda node: node._created)
 
 
-def backward_walk(root: Node, grad: np.ndarray, retain_graph: bool = False, wanted: set | None = None) -> dict:
+def backward_walk(
+    root: Node, grad: Any, retain_graph: bool = False, wanted: set | None = None, watch: Callable | None = None
+) -> dict:
     """From ``root`` to the leaves, each node after everything computed from it: BPTT.
 
-    With ``wanted=None`` leaves add their gradient into ``.grad``; otherwise the gradients of
-    the ``wanted`` tensors are returned and no ``.grad`` changes.
+    With ``wanted=None`` leaves add their gradient into ``.grad``; otherwise the gradients of the
+    ``wanted`` tensors are returned and no ``.grad`` changes. ``watch(node, g, sent)`` sees each op
+    the walk reaches: the gradient reaching it and those its backward sends (the explorer's view).
     """
     pending, found = {root: grad}, {}  # gradients received and not yet handed on; those asked for
 
-    def take(node: Node) -> np.ndarray | None:
-        """Everything ``node`` received, as one array (None if nothing); kept if it was asked for."""
+    def take(node: Node) -> np.ndarray | None:  # everything ``node`` received, as one array, or None
         g = resolve(pending.pop(node, None))  # a sum kept factored until now gets its value
         if wanted is not None and g is not None and node in wanted:
             found[node] = g
@@ -118,7 +115,10 @@ def backward_walk(root: Node, grad: np.ndarray, retain_graph: bool = False, want
                                   "pass retain_graph=True to the first backward() to walk it again")  # fmt: skip
         if type(backward) is Joint:  # one of several outputs: gather all of theirs, run the op's backward once
             g, backward = backward.gather(node, g, take), backward.backward
-        for parent, parent_grad in zip(node.parents, backward(g)):
+        sent = backward(g)
+        if watch is not None:
+            watch(node, g, sent)
+        for parent, parent_grad in zip(node.parents, sent):
             if parent_grad is not None and parent.requires_grad:
                 accumulate(pending, parent, parent_grad, node)
         if not retain_graph:
@@ -127,8 +127,7 @@ def backward_walk(root: Node, grad: np.ndarray, retain_graph: bool = False, want
 
 
 def accumulate(pending: dict, node: Node, grad: Any, sender: Node) -> None:
-    """Add ``grad`` (from ``sender``'s backward) to what ``node`` has received, summed back to its
-    shape if the op broadcast."""
+    """Add ``grad`` (``sender``'s backward sent it) to what ``node`` received, summed to its shape."""
     if grad.shape != node.data.shape:
         grad = unbroadcast(resolve(grad), node.data.shape)
         if grad.shape != node.data.shape:  # a bug in an op's backward, not the user's

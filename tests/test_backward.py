@@ -510,3 +510,25 @@ def test_no_grad_works_as_a_bare_decorator_and_when_recursing():
     y = double(x)
     assert not y.requires_grad and mg.is_grad_enabled()
     assert (x * 2).requires_grad
+
+
+def test_watch_sees_every_op_of_the_walk_in_order_with_what_it_sends():
+    """backward_walk's watch: each op once, in the order of the walk (outputs before inputs), with
+    the gradient reaching it and one sent gradient per input; what W is sent sums to W.grad."""
+    from minigrad.autograd import backward_walk, topological_order
+    from minigrad.deferred import resolve
+
+    W = mg.tensor(np.array([[0.5, -0.2], [0.1, 0.3]]), requires_grad=True, name="W")
+    s = mg.tensor(np.ones((1, 2)))
+    for t in range(1, 4):
+        with mg.time_step(t):
+            s = (s @ W).tanh()
+    loss = (s * s).sum()
+    seen = []
+    expected = [n for n in reversed(topological_order(loss)) if n.op is not None]
+    backward_walk(loss, np.ones(()), watch=lambda node, g, sent: seen.append((node, g, sent)))
+    assert [node for node, _, _ in seen] == expected
+    assert all(len(sent) == len(node.parents) for node, _, sent in seen)
+    to_W = [(node.step, resolve(sent[i])) for node, _, sent in seen for i, parent in enumerate(node.parents) if parent is W]
+    assert [step for step, _ in to_W] == [3, 2, 1]  # one contribution per time step, the last first
+    np.testing.assert_allclose(sum(g for _, g in to_W), W.grad, rtol=1e-12)

@@ -1,6 +1,5 @@
 def accumulate(pending: dict, node: Node, grad: Any, sender: Node) -> None:
-    """Add ``grad`` (from ``sender``'s backward) to what ``node`` has received, summed back to its
-    shape if the op broadcast."""
+    """Add ``grad`` (``sender``'s backward sent it) to what ``node`` received, summed to its shape."""
     if grad.shape != node.data.shape:
         grad = unbroadcast(resolve(grad), node.data.shape)
         if grad.shape != node.data.shape:  # a bug in an op's backward, not the user's

@@ -1,16 +1,11 @@
 def primitive(forward: Callable[..., tuple[Any, Callable]]) -> Callable[..., Any]:
-    """Turn ``forward(*arrays, **params) -> (out, backward)`` into an op on tensors.
-
-    ``backward(g)`` returns one gradient per input (None: no gradient); where the op broadcast
-    it may return the output's shape, and the walk sums it back. A ``forward`` returning a tuple
-    of arrays makes several outputs sharing one backward (``split``; see ``Joint``).
-    """
+    """Turn ``forward(*arrays, **params) -> (out, backward)`` into an op on tensors. ``backward(g)``
+    returns one gradient per input (None: none), output-shaped where the op broadcast (the walk sums
+    it back). A tuple of outputs shares one backward that runs once (``split``; see ``Joint``)."""
     name = forward.__name__
 
     def op(*inputs: Any, **params: Any) -> Any:
-        tensors = inputs  # numbers and arrays become constant tensors
-        if not all([isinstance(x, Node) for x in inputs]):
-            tensors = tuple([x if isinstance(x, Node) else Node.result_type(x) for x in inputs])
+        tensors = tuple([x if isinstance(x, Node) else Node.result_type(x) for x in inputs])  # numbers: constants
         try:
             out, backward = forward(*[t.data for t in tensors], **params)
         except (ValueError, IndexError) as error:  # NumPy's complaint, said with the op and the shapes

@@ -1,13 +1,15 @@
-def backward_walk(root: Node, grad: np.ndarray, retain_graph: bool = False, wanted: set | None = None) -> dict:
+def backward_walk(
+    root: Node, grad: Any, retain_graph: bool = False, wanted: set | None = None, watch: Callable | None = None
+) -> dict:
     """From ``root`` to the leaves, each node after everything computed from it: BPTT.
 
-    With ``wanted=None`` leaves add their gradient into ``.grad``; otherwise the gradients of
-    the ``wanted`` tensors are returned and no ``.grad`` changes.
+    With ``wanted=None`` leaves add their gradient into ``.grad``; otherwise the gradients of the
+    ``wanted`` tensors are returned and no ``.grad`` changes. ``watch(node, g, sent)`` sees each op
+    the walk reaches: the gradient reaching it and those its backward sends (the explorer's view).
     """
     pending, found = {root: grad}, {}  # gradients received and not yet handed on; those asked for
 
-    def take(node: Node) -> np.ndarray | None:
-        """Everything ``node`` received, as one array (None if nothing); kept if it was asked for."""
+    def take(node: Node) -> np.ndarray | None:  # everything ``node`` received, as one array, or None
         g = resolve(pending.pop(node, None))  # a sum kept factored until now gets its value
         if wanted is not None and g is not None and node in wanted:
             found[node] = g
@@ -29,7 +31,10 @@ def backward_walk(root: Node, grad: np.ndarray, retain_graph: bool = False, want
                                   "pass retain_graph=True to the first backward() to walk it again")  # fmt: skip
         if type(backward) is Joint:  # one of several outputs: gather all of theirs, run the op's backward once
             g, backward = backward.gather(node, g, take), backward.backward
-        for parent, parent_grad in zip(node.parents, backward(g)):
+        sent = backward(g)
+        if watch is not None:
+            watch(node, g, sent)
+        for parent, parent_grad in zip(node.parents, sent):
             if parent_grad is not None and parent.requires_grad:
                 accumulate(pending, parent, parent_grad, node)
         if not retain_graph:
