@@ -1,0 +1,1 @@
+/* minigrad explorer: the page script (filled in by the front end). */
