@@ -1,2 +1,3 @@
 """minigrad's built-in plugins (installed as ``minigrad_plugins``): cells and tasks,
-registered through the same entry points as any third-party plugin."""
+registered directly by the plugin host (``minigrad/plugins.py``, ``BUILTIN_PLUGINS``)
+through the same hooks as any third-party plugin."""
