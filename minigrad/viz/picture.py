@@ -17,7 +17,7 @@ import numpy as np
 
 from minigrad.errors import GraphFreedError
 from minigrad.tensor import Tensor, gradients
-from minigrad.viz.tape import StepKey, collect, display_name, kind, shape_text, step_key
+from minigrad.viz.tape import StepKey, box_order, collect, display_name, kind, shape_text, slot, step_key
 
 # Viridis, dark (small gradient) to bright (large): readable in colour and in grey.
 PALETTE = ["#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80", "#5ec962", "#addc30", "#fde725"]
@@ -33,6 +33,15 @@ def draw(root: Tensor, folded: bool = False, grad: bool = False, max_nodes: int 
     the graph, so call it before ``backward()`` or after ``backward(retain_graph=True)``.
     Past ``max_nodes`` op nodes the unrolled view collapses each step into one node.
     """
+    return layout(root, folded, grad, max_nodes)[0]
+
+
+def layout(
+    root: Tensor, folded: bool = False, grad: bool = False, max_nodes: int = 300
+) -> tuple[graphviz.Digraph, dict[Tensor, str]]:
+    """``draw``'s picture and, for every tensor it shows (``collect(root)``), the DOT name of the
+    node standing for it: its own, its step's when collapsed, its parameter's for a ``W.T``.
+    Each DOT node's ``id`` is its name, so the SVG's ``<g id="NAME">`` finds it (the explorer)."""
     nodes = collect(root)
     norms = _gradient_norms(root, nodes) if grad else {}
     ops = sum(kind(n) == "op" and not _is_parameter_transpose(n) for n in nodes)
@@ -42,7 +51,8 @@ def draw(root: Tensor, folded: bool = False, grad: bool = False, max_nodes: int 
         picture = _Picture(nodes, _collapse(nodes), norms, title=f"{ops} ops: each time step drawn as one node")
     else:
         picture = _Picture(nodes, {}, norms, title=None)
-    return picture.digraph()
+    graph = picture.digraph()
+    return graph, {node: picture.node_id(picture.represent(node)) for node in nodes}
 
 
 # -- gradients -------------------------------------------------------------------------
@@ -83,17 +93,12 @@ def _fold(nodes: list[Tensor]) -> dict[int, Tensor | str]:
     mapping: dict[int, Tensor | str] = {}
     for steps in by_group.values():
         chosen = 2 if 2 in steps and 1 in steps else min(steps)  # step 2 has a predecessor to loop from
-        slots = {_slot(n, steps[chosen]): n for n in steps[chosen]}
+        slots = {slot(n, steps[chosen]): n for n in steps[chosen]}
         for members in steps.values():
             for node in members:
-                if (counterpart := slots.get(_slot(node, members))) is not None:
+                if (counterpart := slots.get(slot(node, members))) is not None:
                     mapping[id(node)] = counterpart
     return mapping
-
-
-def _slot(node: Tensor, members: list[Tensor]) -> tuple:
-    signature = (node.op or kind(node), node.name)
-    return signature, sum(1 for m in members if (m.op or kind(m), m.name) == signature and m._created < node._created)
 
 
 def _collapse(nodes: list[Tensor]) -> dict[int, Tensor | str]:
@@ -102,12 +107,6 @@ def _collapse(nodes: list[Tensor]) -> dict[int, Tensor | str]:
 
 
 # -- the picture -------------------------------------------------------------------------
-
-
-def _box_order(key: StepKey) -> tuple:
-    """Step boxes in reading order: each layer's forward steps, then its reverse ones, and an
-    encoder–decoder's decoder steps after every encoder step."""
-    return (key.direction == "decoder", key.layer, key.direction != "forward", key.step)
 
 
 class _Picture:
@@ -171,9 +170,9 @@ class _Picture:
 
         low, high = self._log_range()
         if collapsed:  # one node per step is its own box: clusters around them would only slow Graphviz
-            outside = [item for key in sorted(step_nodes, key=_box_order) for item in step_nodes[key]] + outside
+            outside = [item for key in sorted(step_nodes, key=box_order) for item in step_nodes[key]] + outside
             step_nodes = {}
-        for key in sorted(step_nodes, key=_box_order):
+        for key in sorted(step_nodes, key=box_order):
             with graph.subgraph(name=f"cluster_step_l{key.layer}_{key.direction}_t{key.step}") as cluster:
                 label = self.cluster_label(key)
                 if self.folded:
@@ -184,7 +183,7 @@ class _Picture:
                 for item in step_nodes[key]:
                     self.add_node(cluster, item, collapsed, low, high)
                 cluster.node(f"anchor_{cluster.name}", "", style="invis", width="0", height="0")
-        self.order_steps(graph, sorted(step_nodes, key=_box_order))
+        self.order_steps(graph, sorted(step_nodes, key=box_order))
         for item in outside:
             self.add_node(graph, item, collapsed, low, high)
         self.add_edges(graph)
@@ -225,7 +224,7 @@ class _Picture:
             if norms:
                 attrs.update(self.colour_attrs(max(norms), low, high))
                 lines.append(f"max ‖grad‖ {max(norms):.1e}")
-            graph.node(self.node_id(item), "\n".join(lines), **attrs)
+            graph.node(self.node_id(item), "\n".join(lines), id=self.node_id(item), **attrs)
             return
         node_kind = kind(item)
         name = item.name if self.folded else display_name(item)
@@ -239,7 +238,7 @@ class _Picture:
         if id(item) in self.norms:
             attrs.update(self.colour_attrs(self.norms[id(item)], low, high))
             lines.append(f"‖grad‖ {self.norms[id(item)]:.1e}")
-        graph.node(self.node_id(item), "\n".join(lines), **attrs)
+        graph.node(self.node_id(item), "\n".join(lines), id=self.node_id(item), **attrs)
 
     @staticmethod
     def colour_attrs(norm: float, low: float, high: float) -> dict[str, str]:

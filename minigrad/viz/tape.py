@@ -65,3 +65,16 @@ def display_name(node: Tensor) -> str | None:
 
 def shape_text(node: Tensor) -> str:
     return "scalar" if node.ndim == 0 else "×".join(str(n) for n in node.shape)
+
+
+def slot(node: Tensor, members: list[Tensor]) -> tuple:
+    """A node's place in its step (``members``): its op (or kind) and name, and how many such
+    nodes the step made before it. The same place in another step is the same part of the cell."""
+    signature = (node.op or kind(node), node.name)
+    return signature, sum(1 for m in members if (m.op or kind(m), m.name) == signature and m._created < node._created)
+
+
+def box_order(key: StepKey) -> tuple:
+    """Step boxes in reading order: each layer's forward steps, then its reverse ones, and an
+    encoder–decoder's decoder steps after every encoder step."""
+    return (key.direction == "decoder", key.layer, key.direction != "forward", key.step)
