@@ -64,3 +64,39 @@ def test_the_trainer_pauses_the_collector_for_each_whole_step_only():
     trainer.train_epoch(1)
     assert during and not any(during)
     assert gc.isenabled()
+
+
+def _two_threads(first_leaves_first: bool) -> list[bool]:
+    """Two threads pause the collector at once; one leaves while the other is still inside.
+    Returns what each saw while inside (collector enabled?), then the state after both left."""
+    import threading
+
+    both_inside, first_left = threading.Barrier(2), threading.Event()
+    seen: list[bool] = []
+
+    def train(leaves_first: bool) -> None:
+        with collector_paused():
+            both_inside.wait(5)
+            if not leaves_first:
+                first_left.wait(5)
+                seen.append(gc.isenabled())  # the other thread has left: still paused for this one
+        if leaves_first:
+            first_left.set()
+
+    threads = [threading.Thread(target=train, args=(first_leaves_first,)),
+               threading.Thread(target=train, args=(not first_leaves_first,))]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    return seen + [gc.isenabled()]
+
+
+@pytest.mark.parametrize("first_leaves_first", [True, False])
+def test_two_threads_pausing_at_once_leave_the_collector_on(first_leaves_first):
+    assert _two_threads(first_leaves_first) == [False, True]
+
+
+def test_two_threads_leave_a_collector_that_was_off_off():
+    gc.disable()
+    assert _two_threads(True) == [False, False]
