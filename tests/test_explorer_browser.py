@@ -79,7 +79,7 @@ def test_backward_walk_step_by_step_with_the_keyboard(session, rnn):
         assert api(page, "current()") == expected, f"step {k}"
         if nodes[expected]["svg"]:  # the op backward() visits now is the one highlighted
             assert "mg-current" in box_classes(page, nodes[expected]["svg"])
-    assert page.evaluate("location.hash") == f"#backward/{len(trace['backward_order'])}"
+    page.wait_for_function(f"location.hash === '#backward/{len(trace['backward_order'])}'")  # written a few times a second
 
     # at the end, W's running sum is its gradient: one contribution per time step
     (parameter,) = [p for p in trace["parameters"] if p["name"] == w.name]
@@ -138,13 +138,15 @@ def test_the_hash_opens_the_page_at_a_step_and_follows_it(session, rnn):
     assert api(page, "current()") == trace["backward_order"][4]
     assert page.locator("#mg-slider").input_value() == "5"
     page.keyboard.press("ArrowRight")
-    assert page.evaluate("location.hash") == "#backward/6"
+    page.wait_for_function("location.hash === '#backward/6'")
     page.reload()
     page.wait_for_function("window.minigradExplorer && window.minigradExplorer.ready")
     assert api(page, "current()") == trace["backward_order"][5]
+    page.evaluate("location.hash = '#backward/2'")  # a hash typed into the address bar
+    page.wait_for_function(f"window.minigradExplorer.current() === '{trace['backward_order'][1]}'")
     api(page, "setMode('forward')")
     assert (api(page, "mode"), api(page, "current()")) == ("forward", None)
-    assert page.evaluate("location.hash") == "#forward/0"
+    page.wait_for_function("location.hash === '#forward/0'")
 
 
 def test_home_end_the_slider_and_the_buttons(session, rnn):

@@ -12,7 +12,8 @@
   const orders = { forward: trace.forward_order, backward: trace.backward_order };
   const parameters = trace.parameters || [];
   const states = trace.states || [];
-  const state = { mode: "forward", k: 0, selected: null, hovered: null, timer: null, zoom: 1 };
+  const state = { mode: "forward", k: 0, selected: null, hovered: null, timer: null, zoom: 1,
+    shownBox: null, revealing: false };
   const $ = (id) => document.getElementById(id);
 
   // -- small helpers ----------------------------------------------------------------------
@@ -121,6 +122,7 @@
     edges.get(key).push(g);
   });
   const stateIds = new Set(states.flatMap((s) => s.ids));
+  let flowing = []; // the edges drawn as carrying the current step's values or gradients
 
   /** The trace node a box stands for: the current op if it is drawn there, a parameter rather
    * than its transpose, a step's state rather than its other ops, else the last made. */
@@ -185,9 +187,23 @@
     return true;
   }
 
+  // Browsers refuse a flood of history updates (playing fast, holding →): write at most a few a
+  // second, the latest state last.
+  const hashWrites = { last: 0, timer: null };
+
   function writeHash() {
+    const wait = hashWrites.last + 250 - Date.now();
+    if (hashWrites.timer !== null) return; // a write is due: it will take the latest state
+    if (wait > 0) {
+      hashWrites.timer = setTimeout(() => {
+        hashWrites.timer = null;
+        writeHash();
+      }, wait);
+      return;
+    }
     const hash = `#${state.mode}/${state.k}`;
     if (location.hash === hash) return;
+    hashWrites.last = Date.now();
     try {
       history.replaceState(null, "", hash); // no history entry per step
     } catch (error) {
@@ -219,11 +235,14 @@
       g.classList.toggle("mg-link", linkedBoxes.has(name) && name !== currentBox);
       g.classList.toggle("mg-selected", name === selectedBox);
     }
-    graph.querySelectorAll("g.edge.mg-flow").forEach((g) => g.classList.remove("mg-flow"));
-    for (const box of linkedBoxes) {
-      for (const g of edges.get(`${box}->${currentBox}`) || []) g.classList.add("mg-flow");
+    flowing.forEach((g) => g.classList.remove("mg-flow"));
+    flowing = [...linkedBoxes].flatMap((box) => edges.get(`${box}->${currentBox}`) || []);
+    flowing.forEach((g) => g.classList.add("mg-flow"));
+    if (currentBox !== state.shownBox) {
+      state.shownBox = currentBox;
+      if (!state.revealing) requestAnimationFrame(reveal); // once a frame at most: measuring the page is slow
+      state.revealing = true;
     }
-    if (currentBox && boxes.has(currentBox)) reveal(boxes.get(currentBox));
 
     document.body.classList.toggle("mg-mode-backward", backward);
     document.body.classList.toggle("mg-mode-forward", !backward);
@@ -250,8 +269,11 @@
     writeHash();
   }
 
-  /** Scroll the graph so that a box is in view (only when it is not). */
-  function reveal(g) {
+  /** Scroll the graph so that the current box is in view (only when it is not). */
+  function reveal() {
+    state.revealing = false;
+    const g = boxes.get(state.shownBox);
+    if (!g) return;
     const box = g.getBoundingClientRect();
     const view = graph.getBoundingClientRect();
     if (box.left < view.left || box.right > view.right) {
@@ -334,13 +356,13 @@
       card.append(el("div", { class: "mg-label" }, count === all
         ? "running sum, complete: the gradient backward() leaves in .grad"
         : "running sum so far"), summaryView(latest.sum, "mg-sum"));
-      const list = el("ol", { class: "mg-contributions" });
-      parameter.contributions.slice(0, count).forEach((c, i) => {
+      const list = el("ol", { class: "mg-contributions", reversed: "" }); // the newest on top, numbered by arrival
+      parameter.contributions.slice(0, count).reverse().forEach((c, i) => {
         const from = nodes.get(c.from);
-        list.append(el("li", { class: i === count - 1 ? "mg-latest" : null },
+        list.append(el("li", { class: i === 0 ? "mg-latest" : null },
           `${stepText(c.step)} · from ${from ? from.op : "?"} · ‖g‖ = ${fmt(c.grad.norm)}`));
       });
-      card.append(el("div", { class: "mg-label" }, "contributions, in the order they arrived"), list);
+      card.append(el("div", { class: "mg-label" }, "contributions, the newest first"), list);
     }
   }
 
@@ -361,7 +383,7 @@
     }
     for (const [key, group] of chartGroups) {
       group.sort((a, b) => a.step - b.step);
-      const row = el("div", { class: "mg-bar-row" });
+      const row = el("div", { class: "mg-bar-row", style: `height: ${Math.max(3, 7 / chartGroups.size)}rem` });
       if (chartGroups.size > 1) {
         const [layer, direction] = key.split(" ");
         host.append(el("div", { class: "mg-label" }, `layer ${layer} · ${direction}`));
@@ -374,36 +396,50 @@
         }
         slot.addEventListener("click", () => select(s.ids[0]));
         row.append(slot);
-        bars.push({ state: s, bar, slot });
+        bars.push({ state: s, bar, slot, reached: null });
       }
       host.append(row);
     }
   }
 
-  function renderChart() {
-    const log = $("mg-log").checked;
-    const norms = states.map((s) => num(s.norm)).filter((v) => Number.isFinite(v) && v > 0);
-    const high = norms.length ? Math.max(...norms) : 1;
-    const low = norms.length ? Math.min(...norms) : 1;
+  const finiteNorms = states.map((s) => num(s.norm)).filter((v) => Number.isFinite(v) && v > 0);
+  const high = finiteNorms.length ? Math.max(...finiteNorms) : 1;
+  const low = finiteNorms.length ? Math.min(...finiteNorms) : 1;
+
+  /** A bar's height in %, on one scale for the whole walk, so bars do not change as others appear. */
+  function barHeight(norm, log) {
+    if (!(norm > 0 && Number.isFinite(norm))) return 0;
     const floor = Math.log10(low) - 0.5; // the smallest bar still shows
+    return 100 * Math.max(0.01, log ? (Math.log10(norm) - floor) / (Math.log10(high) - floor) : norm / high);
+  }
+
+  function renderChart(rescale) {
+    const log = $("mg-log").checked;
     let latest = null;
-    for (const { state: s, bar, slot } of bars) {
+    for (const entry of bars) {
+      const s = entry.state;
       const reached = state.k > s.index;
-      const norm = num(s.norm);
-      let height = 0;
-      if (norm > 0 && Number.isFinite(norm)) {
-        height = log ? (Math.log10(norm) - floor) / (Math.log10(high) - floor) : norm / high;
-      }
-      bar.style.height = reached ? `${Math.max(1, 100 * height)}%` : "0";
-      slot.classList.toggle("mg-reached", reached);
-      slot.title = reached ? `${stepText(s.step)}: ‖gradient reaching the state‖ = ${fmt(norm)}` : `${stepText(s.step)}: not reached yet`;
       if (reached && (latest === null || s.index > latest.index)) latest = s;
+      if (reached === entry.reached && !rescale) continue; // only the bars that change are touched
+      entry.reached = reached;
+      entry.bar.style.height = reached ? `${barHeight(num(s.norm), log)}%` : "0";
+      entry.slot.classList.toggle("mg-reached", reached);
+      entry.slot.title = reached
+        ? `${stepText(s.step)}: ‖gradient reaching the state‖ = ${fmt(s.norm)}`
+        : `${stepText(s.step)}: not reached yet`;
     }
     $("mg-chart-note").textContent = (latest
       ? `latest: ${stepText(latest.step)}, ‖gradient‖ = ${fmt(latest.norm)}. `
       : "No state reached yet. ") +
       `Bars appear as backward() reaches each step's state; from ${fmt(low)} to ${fmt(high)}` +
       (log ? " (log scale)." : ".");
+  }
+
+  const parameterById = new Map(parameters.map((p) => [p.id, p]));
+
+  /** A node's gradient after the whole walk (a parameter's also from its entry in parameters). */
+  function gradientOf(node) {
+    return node.grad || (parameterById.has(node.id) ? parameterById.get(node.id).grad : null);
   }
 
   function renderDetails() {
@@ -433,7 +469,7 @@
       table.append(el("tr", {}, el("th", {}, "inputs"), cell));
     }
     body.append(table, el("h3", {}, "value"), summaryView(node.value, "mg-value"),
-      el("h3", {}, "gradient (after the whole backward pass)"), summaryView(node.grad, "mg-grad"));
+      el("h3", {}, "gradient (after the whole backward pass)"), summaryView(gradientOf(node), "mg-grad"));
     body.prepend(el("h2", {}, nameOf(node)));
     const shared = node.svg ? (members.get(node.svg) || []).length : 0;
     if (shared > 1) body.append(el("p", { class: "mg-note" }, `This box stands for ${shared} tensors.`));
@@ -452,11 +488,11 @@
     svg.style.height = `${natural.height * state.zoom}px`;
   }
 
-  function fit() {
+  /** The whole graph in view; ``tall`` only its height (a long sequence scrolls sideways, readable). */
+  function fit(tall) {
     if (!natural) return;
-    const width = graph.clientWidth - 8;
-    const height = graph.clientHeight - 8;
-    zoom(Math.min(1, width / natural.width, height / natural.height));
+    const width = tall === true ? Infinity : (graph.clientWidth - 8) / natural.width;
+    zoom(Math.min(1, width, (graph.clientHeight - 8) / natural.height));
   }
 
   // -- wiring -----------------------------------------------------------------------------------
@@ -476,10 +512,10 @@
       play();
     }
   });
-  $("mg-log").addEventListener("change", renderChart);
+  $("mg-log").addEventListener("change", () => renderChart(true));
   $("mg-zoom-in").addEventListener("click", () => zoom(state.zoom * 1.25));
   $("mg-zoom-out").addEventListener("click", () => zoom(state.zoom / 1.25));
-  $("mg-zoom-fit").addEventListener("click", fit);
+  $("mg-zoom-fit").addEventListener("click", () => fit(false));
   $("mg-details-close").addEventListener("click", () => select(null));
 
   graph.addEventListener("click", (event) => {
@@ -535,7 +571,7 @@
     ready: false,
   };
   readHash();
-  fit();
+  fit(true);
   render();
   window.minigradExplorer.ready = true;
 })();
