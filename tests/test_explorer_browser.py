@@ -238,3 +238,18 @@ def test_the_network_guard_sees_a_request(session, rnn):
     assert session.blocked == ["https://example.com/x"]
     session.blocked.clear()
     session.errors.clear()  # the aborted request's console line
+
+
+def test_inline_in_a_notebook_frame(session, rnn, tmp_path):
+    """Jupyter shows the explorer's _repr_html_ (the page in an iframe's srcdoc): it works there too."""
+    _, trace, _ = rnn
+    loss = lecture_loss(provided("minigrad_cells", mg.nn.Cell)["rnn"].cls, STEPS, 1, False, 3, 1, 0)
+    host = tmp_path / "notebook.html"
+    host.write_text(f"<!DOCTYPE html><html><body>{mg.viz.explore(loss)._repr_html_()}</body></html>", encoding="utf-8")
+    session.allowed = host.resolve().as_uri()
+    session.page.goto(session.allowed)
+    frame = session.page.frames[1]
+    frame.wait_for_function("window.minigradExplorer && window.minigradExplorer.ready === true")
+    frame.locator("#mg-mode-backward").click()
+    frame.locator("body").press("ArrowRight")
+    assert frame.evaluate("window.minigradExplorer.current()") == trace["backward_order"][0]
