@@ -6,7 +6,6 @@ headless Chromium (tests/browser.py), driven with the keyboard, the mouse and th
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -79,7 +78,8 @@ def test_backward_walk_step_by_step_with_the_keyboard(session, rnn):
         assert api(page, "current()") == expected, f"step {k}"
         if nodes[expected]["svg"]:  # the op backward() visits now is the one highlighted
             assert "mg-current" in box_classes(page, nodes[expected]["svg"])
-    page.wait_for_function(f"location.hash === '#backward/{len(trace['backward_order'])}'")  # written a few times a second
+    # the hash is written a few times a second: the last write comes shortly after the last step
+    page.wait_for_function(f"location.hash === '#backward/{len(trace['backward_order'])}'")
 
     # at the end, W's running sum is its gradient: one contribution per time step
     (parameter,) = [p for p in trace["parameters"] if p["name"] == w.name]

@@ -304,7 +304,9 @@
     }
     if (walkStep.joint) {
       body.append(el("h3", {}, "gradient arriving (one per output of this op)"));
-      walkStep.joint.forEach((g, i) => body.append(el("div", { class: "mg-label" }, `output ${i + 1}`), summaryView(g)));
+      walkStep.joint.forEach((g, i) => {
+        body.append(el("div", { class: "mg-label" }, `output ${i + 1}`), summaryView(g));
+      });
     } else {
       body.append(el("h3", {}, "gradient arriving"), summaryView(walkStep.grad_in, "mg-grad-in"));
     }
@@ -462,7 +464,9 @@
     ];
     if (node.layer !== null && node.layer !== undefined) rows.push(["layer", `${node.layer} · ${node.direction}`]);
     const table = el("table", { class: "mg-facts" });
-    for (const [key, value] of rows) table.append(el("tr", {}, el("th", {}, key), el("td", { "data-key": key }, value)));
+    for (const [key, value] of rows) {
+      table.append(el("tr", {}, el("th", {}, key), el("td", { "data-key": key }, value)));
+    }
     if (node.parents.length) {
       const cell = el("td", {});
       node.parents.forEach((p, i) => cell.append(i ? ", " : "", nodeLink(p)));
