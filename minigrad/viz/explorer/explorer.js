@@ -437,13 +437,6 @@
       (log ? " (log scale)." : ".");
   }
 
-  const parameterById = new Map(parameters.map((p) => [p.id, p]));
-
-  /** A node's gradient after the whole walk (a parameter's also from its entry in parameters). */
-  function gradientOf(node) {
-    return node.grad || (parameterById.has(node.id) ? parameterById.get(node.id).grad : null);
-  }
-
   function renderDetails() {
     const card = $("mg-details");
     const body = $("mg-details-body");
@@ -473,7 +466,7 @@
       table.append(el("tr", {}, el("th", {}, "inputs"), cell));
     }
     body.append(table, el("h3", {}, "value"), summaryView(node.value, "mg-value"),
-      el("h3", {}, "gradient (after the whole backward pass)"), summaryView(gradientOf(node), "mg-grad"));
+      el("h3", {}, "gradient (after the whole backward pass)"), summaryView(node.grad, "mg-grad"));
     body.prepend(el("h2", {}, nameOf(node)));
     const shared = node.svg ? (members.get(node.svg) || []).length : 0;
     if (shared > 1) body.append(el("p", { class: "mg-note" }, `This box stands for ${shared} tensors.`));
