@@ -44,9 +44,7 @@ class Explorer:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the page to ``path`` (which must end in .html), atomically; returns the path."""
-        path = Path(path)
-        if path.suffix.lower() != ".html":
-            raise ValueError(f"explore: the page is HTML, so the file must end in .html, got {str(path)!r}")
+        path = _html_path(path)
         try:
             return write_atomically(path, self.html.encode("utf-8"))
         except OSError as error:  # a folder that cannot be made, a path inside a file, no permission
@@ -71,14 +69,16 @@ def explore(loss: Tensor, path: str | os.PathLike | None = None, *, max_nodes: i
     from minigrad.viz.picture import layout  # graphviz is imported on first use, as for draw
 
     _check(loss)
-    if path is not None and Path(path).suffix.lower() != ".html":  # before the work, not after
-        raise ValueError(f"explore: the page is HTML, so the file must end in .html, got {str(path)!r}")
+    if path is not None:
+        _html_path(path)  # before the work, not after
     graph, drawn = layout(loss, max_nodes=max_nodes)
     svg = svg_of(graph, str(path or "the explorer's picture"))
     nodes = collect(loss)
     ids = {node: f"t{i}" for i, node in enumerate(nodes)}
     walk = _Walk(ids, {n: [ref() for ref in n._backward.outputs] for n in nodes if type(n._backward) is Joint})
     backward_walk(loss, np.ones_like(loss.data), watch=walk)
+    leaves = [n for n in nodes if kind(n) == "parameter"]
+    parameters = [walk.parameter(leaf, leaf.name or f"param {k}") for k, leaf in enumerate(leaves, start=1)]
     trace = {
         "version": 1,
         "title": title or _default_title(loss, nodes),
@@ -86,18 +86,21 @@ def explore(loss: Tensor, path: str | os.PathLike | None = None, *, max_nodes: i
         "forward_order": [ids[n] for n in nodes if n.op is not None],
         "backward_order": [ids[n] for n in walk.order],
         "backward_steps": walk.steps,
-        "parameters": [],
+        "parameters": parameters,
         "states": _states(nodes, walk),
         "root": ids[loss],
     }
-    contributions = {}
-    for k, parameter in enumerate((n for n in nodes if kind(n) == "parameter"), start=1):
-        trace["parameters"].append(walk.parameter(parameter, parameter.name or f"param {k}"))
-        contributions[ids[parameter]] = [array for _, _, array in walk.sent_to[parameter]]
+    contributions = {ids[leaf]: [array for _, _, array in walk.sent_to[leaf]] for leaf in leaves}
     explorer = Explorer(_page(trace, svg.decode("utf-8")), trace, contributions)
     if path is not None:
         explorer.save(path)
     return explorer
+
+
+def _html_path(path: str | os.PathLike) -> Path:
+    if Path(path).suffix.lower() != ".html":
+        raise ValueError(f"explore: the page is HTML, so the file must end in .html, got {str(path)!r}")
+    return Path(path)
 
 
 def _check(loss: Any) -> None:
@@ -105,13 +108,15 @@ def _check(loss: Any) -> None:
     if not isinstance(loss, Tensor):
         raise TypeError(f"explore: expected a one-element Tensor (a loss), got {type(loss).__name__}")
     if loss.size != 1:
-        raise ValueError(f"explore: expected a one-element Tensor (a loss), got shape {loss.shape}; reduce it first, e.g. .sum()")
+        raise ValueError(
+            f"explore: expected a one-element Tensor (a loss), got shape {loss.shape}; reduce it first, e.g. .sum()"
+        )
     if loss.op is None or not loss.requires_grad:
         raise ValueError("explore: the tensor has no graph (it was not computed from anything that requires grad); "
                          "expected a loss computed from parameters")  # fmt: skip
     if any(n.op is not None and n._backward is None for n in collect(loss)):
         raise GraphFreedError("explore: the graph was freed by backward(); explore runs the backward pass itself, "
-                              "so call it instead of loss.backward() (or after backward(retain_graph=True))")  # fmt: skip
+                              "so call it instead of loss.backward()")  # fmt: skip
 
 
 def _default_title(loss: Tensor, nodes: list[Tensor]) -> str:
@@ -254,7 +259,9 @@ def _number(value: float) -> float | str:
 def _page(trace: dict, svg: str) -> str:
     """The template with the style, picture, trace and script put in: one file, nothing fetched."""
     folder = resources.files("minigrad.viz") / "explorer"
-    template, css, js = ((folder / name).read_text(encoding="utf-8") for name in ("explorer.html", "explorer.css", "explorer.js"))
+    template, css, js = (
+        (folder / name).read_text(encoding="utf-8") for name in ("explorer.html", "explorer.css", "explorer.js")
+    )
     svg = re.sub(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<!--.*?-->", "", svg, flags=re.DOTALL).strip()
     data = json.dumps(trace, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     data = data.replace("<", "\\u003c")  # no "</script>" or "<!--" can end or confuse the script element
