@@ -93,8 +93,8 @@ def check_trace(explorer: Explorer, loss) -> None:
         assert node["svg"] in drawn, node
         assert node["parents"] == [ids[p] for p in tensor.parents if p in ids]
     for step in trace["backward_steps"]:
-        parents = tensors[step["node"]].parents
-        assert len(step["sent"]) == len(parents)
+        parents = [p for p in tensors[step["node"]].parents if p in ids]  # aligned with the node's "parents"
+        assert len(step["sent"]) == len(parents) == len(nodes[step["node"]]["parents"])
         for parent, sent in zip(parents, step["sent"]):
             assert sent is None or tensors[sent["to"]] is parent
     for parameter in trace["parameters"]:
@@ -266,6 +266,19 @@ def test_a_name_cannot_break_out_of_the_trace_element():
     trace = json.loads(trace_element(explorer.html))
     assert trace["parameters"][0]["name"] == w.name
     assert "alert(1)</script>" not in explorer.html
+
+
+def test_sent_is_aligned_with_the_parents_the_trace_lists():
+    """In 1 - w the constant 1 is left out of the picture and of "parents": what the op sends to w
+    is the first entry of "sent", as w is the first of its parents."""
+    w = mg.tensor(np.array([0.5, 2.0]), requires_grad=True, name="w")
+    loss = ((1 - w) * w).sum()
+    explorer = mg.viz.explore(loss)
+    nodes = {n["id"]: n for n in explorer.trace["nodes"]}
+    (sub,) = [s for s in explorer.trace["backward_steps"] if nodes[s["node"]]["op"] == "sub"]
+    (w_id,) = nodes[sub["node"]]["parents"]
+    assert nodes[w_id]["name"] == "w" and [s["to"] for s in sub["sent"]] == [w_id]
+    assert sub["sent"][0]["grad"]["values"] == [-0.5, -2.0]  # d/d(1 - w) of (1 - w) w is w; minus that to w
 
 
 def test_summary_rounds_to_six_digits_and_writes_non_finite_numbers_as_strings():

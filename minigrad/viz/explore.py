@@ -148,6 +148,8 @@ class _Walk:
         else:
             step["grad_in"] = self.receive(node, g, position)
         for parent, grad in zip(node.parents, sent):
+            if parent not in self.ids:  # a constant the picture leaves out (the 1 in 1 - z): not in "parents"
+                continue
             if grad is None or not parent.requires_grad:
                 step["sent"].append(None)
                 continue
