@@ -5,28 +5,34 @@ process, alternately, as the median of repeated runs: absolute times drift on a 
 machine, ratios measured together hold. Writes benchmarks/results.md.
 
 The training step measured everywhere: forward through a one-layer recurrent layer,
-mean squared error of the last step's output, backward through time, gradients read.
+mean squared error of the last step's output, backward through time, the weights'
+gradients read. The floor is benchmarks/baselines.py; where the reference floor
+../shared/bench/floor.py (from the repository's root) is present, ours is timed against
+it first and the run fails if ours is more than 5 % slower.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 import minigrad as mg
 
 sys.path.insert(0, str(Path(__file__).parent))
-from baselines import BASELINES  # noqa: E402
+from baselines import FLOORS, Floor
 
 INPUT = 8
+REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "floor.py"
+REFERENCE_SLACK = 1.05  # our floor may be at most this much slower than the reference
 
 
 def blas_threads() -> str:
@@ -40,6 +46,11 @@ def blas_threads() -> str:
 
 def alternate(functions: list[Callable[[], object]], budget: float = 1.0, rounds: int = 5) -> list[float]:
     """Median seconds per call of each function, timed in turn, round after round."""
+    return [float(np.median(times)) for times in timed_rounds(functions, budget, rounds)]
+
+
+def timed_rounds(functions: list[Callable[[], object]], budget: float, rounds: int) -> list[list[float]]:
+    """Seconds per call of each function in each round; in a round each is timed in turn."""
     for f in functions:
         f()  # warm up
     start = time.perf_counter()
@@ -53,7 +64,7 @@ def alternate(functions: list[Callable[[], object]], budget: float = 1.0, rounds
             for _ in range(inner):
                 f()
             times.append((time.perf_counter() - start) / inner)
-    return [float(np.median(times)) for times in samples]
+    return samples
 
 
 # -- the training step ------------------------------------------------------------------
@@ -64,29 +75,21 @@ def minigrad_step(cell: str, x: np.ndarray, y: np.ndarray, dtype: type) -> tuple
     layer = mg.nn.Recurrent(cell, x.shape[2], y.shape[1])
     if dtype == np.float32:
         layer.float()
-    x_tensor = mg.tensor(x, requires_grad=True)
+    x_tensor = mg.tensor(x)
 
     def step() -> dict:
         layer.zero_grad()
-        x_tensor.grad = None
         output, _ = layer(x_tensor)
         mg.nn.mse_loss(output[:, -1], y).backward()
-        grads = {name: p.grad for name, p in layer.named_parameters()}
-        grads["x"] = x_tensor.grad
-        return grads
+        return {name: p.grad for name, p in layer.named_parameters()}
 
     return step, layer
 
 
-def baseline_step(cell: str, layer: mg.nn.Module, x: np.ndarray, y: np.ndarray) -> Callable[[], dict]:
-    weights = {name: p.data for name, p in layer.named_parameters()}
-
-    def step() -> dict:
-        return BASELINES[cell](
-            x, y, weights["weight_ih_l0"], weights["weight_hh_l0"], weights["bias_ih_l0"], weights["bias_hh_l0"]
-        )[1]
-
-    return step
+def floor_for(cell: str, layer: mg.nn.Module, x: np.ndarray, y: np.ndarray) -> Floor:
+    """Our hand-written floor on the layer's weights (its buffers allocated here, not in the step)."""
+    w = {name: p.data for name, p in layer.named_parameters()}
+    return FLOORS[cell](w["weight_ih_l0"], w["weight_hh_l0"], w["bias_ih_l0"], w["bias_hh_l0"], x, y)
 
 
 def torch_steps(cell: str, layer: mg.nn.Module, x: np.ndarray, y: np.ndarray, dtype: type) -> dict[str, Callable]:
@@ -107,17 +110,15 @@ def torch_steps(cell: str, layer: mg.nn.Module, x: np.ndarray, y: np.ndarray, dt
 
     def run_fused() -> None:
         fused.zero_grad()
-        xr = xt.clone().requires_grad_(True)
-        output, _ = fused(xr)
+        output, _ = fused(xt)
         torch.nn.functional.mse_loss(output[:, -1], yt).backward()
 
     def run_looped() -> None:
         looped.zero_grad()
-        xr = xt.clone().requires_grad_(True)
         h = torch.zeros(x.shape[0], y.shape[1], dtype=torch_dtype)
         state = (h, h.clone()) if cell == "lstm" else h
         for t in range(x.shape[1]):
-            state = looped(xr[:, t], state)
+            state = looped(xt[:, t], state)
         last = state[0] if cell == "lstm" else state
         torch.nn.functional.mse_loss(last, yt).backward()
 
@@ -126,11 +127,10 @@ def torch_steps(cell: str, layer: mg.nn.Module, x: np.ndarray, y: np.ndarray, dt
     def run_ops() -> None:
         for w in weights:
             w.grad = None
-        xr = xt.clone().requires_grad_(True)
         h = torch.zeros(x.shape[0], y.shape[1], dtype=torch_dtype)
         state = (h, h.clone()) if cell == "lstm" else h
         for t in range(x.shape[1]):
-            state = TORCH_OPS_STEP[cell](torch, xr[:, t], state, *weights)
+            state = TORCH_OPS_STEP[cell](torch, xt[:, t], state, *weights)
         last = state[0] if cell == "lstm" else state
         torch.nn.functional.mse_loss(last, yt).backward()
 
@@ -192,13 +192,14 @@ def torch_row_here(cell: str, dtype_name: str, batch: int, steps: int, hidden: i
             print(f"{name} {seconds}")
 
 
-def check_same_gradients(ours: dict, floor: dict, dtype: type, label: str) -> None:
-    tolerance = 1e-9 if dtype == np.float64 else 1e-3
-    for name, grad in floor.items():
-        scale = max(1.0, float(np.max(np.abs(grad))))
+def check_same_gradients(ours: dict, expected: dict, dtype: type, label: str) -> None:
+    """Stop the run if a gradient differs from the expected one by more than rounding (relative to its largest entry)."""
+    tolerance = 1e-10 if dtype == np.float64 else 1e-4
+    for name, grad in expected.items():
+        scale = float(np.max(np.abs(grad))) or 1.0
         error = float(np.max(np.abs(ours[name] - grad))) / scale
         if not error <= tolerance:
-            raise SystemExit(f"{label}: gradient of {name} differs from the hand-written BPTT by {error:.2e}")
+            raise SystemExit(f"{label}: gradient of {name} differs by {error:.2e} (relative; allowed {tolerance:.0e})")
 
 
 def training_rows(configs: list[tuple], with_torch: bool) -> list[str]:
@@ -208,18 +209,76 @@ def training_rows(configs: list[tuple], with_torch: bool) -> list[str]:
         x = rng.normal(size=(batch, steps, INPUT)).astype(dtype)
         y = rng.normal(size=(batch, hidden)).astype(dtype)
         ours, layer = minigrad_step(cell, x, y, dtype)
-        floor = baseline_step(cell, layer, x, y)
+        floor = floor_for(cell, layer, x, y)
         label = f"{cell} {np.dtype(dtype).name} B={batch} T={steps} H={hidden}"
-        check_same_gradients(ours(), floor(), dtype, label)
+        check_same_gradients(ours(), floor.torch_grads(floor.step()), dtype, f"{label}: minigrad against the floor")
         budget = 1.5 if hidden < 512 else 4.0
-        times = alternate([floor, ours], budget=budget)
-        others = torch_row(cell, dtype, batch, steps, hidden, times[0]) if with_torch and steps == 32 and hidden == 128 else ""
+        times = alternate([floor.step, ours], budget=budget)
+        others = (
+            torch_row(cell, dtype, batch, steps, hidden, times[0])
+            if with_torch and steps == 32 and hidden == 128
+            else ""
+        )
         rows.append(
             f"| {cell} | {np.dtype(dtype).name} | {batch} | {steps} | {hidden} | {times[0] * 1e3:.2f} | "
             f"{times[1] * 1e3:.2f} | **{times[1] / times[0]:.2f}x** | {others or '-'} |"
         )
         print(rows[-1], flush=True)
     return rows
+
+
+# -- our floor against the reference floor ---------------------------------------------
+
+
+def load_reference() -> object | None:
+    """The reference floor, imported from its path (it is not ours to copy), or None if absent."""
+    if not REFERENCE.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location("reference_floor", REFERENCE)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def reference_rows(reference: object, configs: list[tuple]) -> tuple[list[str], list[str]]:
+    """Our LSTM floor against the reference's, on the same weights and data, alternating in one
+    process; the median of the per-round ratios and its interquartile range. Returns the rows
+    and the labels of the configurations where ours is more than 5 % slower."""
+    rows, slow = [], []
+    for dtype, batch, steps, hidden in configs:
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(batch, steps, INPUT)).astype(dtype)
+        y = rng.normal(size=(batch, hidden)).astype(dtype)
+        _, layer = minigrad_step("lstm", x, y, dtype)
+        ours = floor_for("lstm", layer, x, y)
+        w = {name: p.data for name, p in layer.named_parameters()}
+        weights = {
+            "W_ih": w["weight_ih_l0"],
+            "W_hh": w["weight_hh_l0"],
+            "b_ih": w["bias_ih_l0"],
+            "b_hh": w["bias_hh_l0"],
+        }
+        theirs, to_torch = reference.lstm_floor(weights, np.ascontiguousarray(x.transpose(1, 0, 2)), y)  # type: ignore[attr-defined]
+        # Its loss is sum((h_T - y)^2) / (2 B), ours mean((h_T - y)^2): its gradients times 2 / H are ours.
+        expected = {name: g * (2 / hidden) for name, g in zip(w, to_torch(theirs()).values())}
+        label = f"lstm {np.dtype(dtype).name} B={batch} T={steps} H={hidden}"
+        check_same_gradients(
+            ours.torch_grads(ours.step()), expected, dtype, f"{label}: our floor against the reference"
+        )
+        budget = 3.0 if hidden < 512 else 8.0
+        their_times, our_times = timed_rounds([theirs, ours.step], budget=budget, rounds=15)
+        ratios = np.array(our_times) / np.array(their_times)
+        low, median, high = np.percentile(ratios, [25, 50, 75])
+        verdict = "ok"
+        if median > REFERENCE_SLACK:
+            verdict = "**ours more than 5 % slower**"
+            slow.append(f"{label}: {median:.2f}x")
+        rows.append(
+            f"| lstm | {np.dtype(dtype).name} | {batch} | {steps} | {hidden} | {np.median(their_times) * 1e3:.2f} | "
+            f"{np.median(our_times) * 1e3:.2f} | **{median:.3f}x** ({low:.3f}-{high:.3f}) | {verdict} |"
+        )
+        print(rows[-1], flush=True)
+    return rows, slow
 
 
 # -- per-op overhead and long sequences -----------------------------------------------------
@@ -257,7 +316,7 @@ def long_sequence(steps: int, batch: int = 8, hidden: int = 32, repeats: int = 3
         output, _ = layer(x)
         mg.nn.mse_loss(output[:, -1], y).backward()
 
-    floor = baseline_step("rnn", layer, x.data, y)
+    floor = floor_for("rnn", layer, x.data, y).step
     times: list[list[float]] = [[], []]
     for _ in range(repeats):
         for f, spent in zip((step, floor), times):
@@ -291,6 +350,7 @@ def main() -> None:
         torch_version = "PyTorch not installed"
     if args.quick:
         configs = [(c, d, b, 32, 128) for c in ("lstm",) for d in (np.float32, np.float64) for b in (1, 32)]
+        reference_configs = [(d, b, 32, 128) for d in (np.float32, np.float64) for b in (1, 32)]
     else:
         configs = [
             (c, d, b, t, h)
@@ -300,9 +360,32 @@ def main() -> None:
             for t in (4, 32, 128)
             for h in (16, 128, 512)
         ]
+        reference_configs = [(d, b, 32, h) for d in (np.float32, np.float64) for b in (1, 32) for h in (128, 512)]
+    reference = load_reference()
+    reference_header = [
+        "| cell | dtype | batch | steps | hidden | reference floor ms | our floor ms | ours / reference "
+        "(median, IQR) | within 5 % |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    if reference is not None:
+        print(f"Our floor against the reference floor {REFERENCE}:")
+        print("\n".join(reference_header), flush=True)
+        checked, slow = reference_rows(reference, reference_configs)
+        reference_section = [
+            f"Our floor (benchmarks/baselines.py) and the reference floor (`{REFERENCE.name}` from "
+            "../shared/bench, imported from its path), same weights and data, timed alternately in "
+            "this process; the median of 15 per-round ratios and its interquartile range. The gradients "
+            "of the two are checked equal first.",
+            "",
+            *reference_header,
+            *checked,
+        ]
+    else:
+        slow = []
+        reference_section = [f"Not checked: the reference floor {REFERENCE} is absent."]
+        print(reference_section[0])
     header = [
-        "| cell | dtype | batch | steps | hidden | hand-written BPTT ms | minigrad ms | minigrad / floor | "
-        "PyTorch / floor |",
+        "| cell | dtype | batch | steps | hidden | floor ms | minigrad ms | minigrad / floor | PyTorch / floor |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     print("\n".join(header), flush=True)
@@ -316,7 +399,11 @@ def main() -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores; Python {sys.version.split()[0]}; "
         f"NumPy {np.__version__} ({blas_threads()}); minigrad {mg.__version__}; {torch_version}.",
         f"Command: `{' '.join(['python', 'benchmarks/run.py', *sys.argv[1:]])}`. Input size {INPUT}; "
-        "a training step is forward, MSE of the last step, backward through time, gradients read.",
+        "a training step is forward, MSE of the last step, backward through time, the weights' gradients read.",
+        "",
+        "## The floor against the reference floor",
+        "",
+        *reference_section,
         "",
         "## Training step against the hand-written NumPy floor",
         "",
@@ -342,6 +429,8 @@ def main() -> None:
     partial.write_text(text)
     partial.replace(target)  # atomic: never a half-written results file
     print(f"wrote {target}")
+    if slow:
+        raise SystemExit(f"our floor is more than 5 % slower than the reference floor: {'; '.join(slow)}")
 
 
 if __name__ == "__main__":
