@@ -224,21 +224,17 @@ def _states(nodes: list[Tensor], walk: _Walk) -> list[dict]:
 
 
 def summary(array: Any) -> dict:
-    """An array as the page shows it: shape, norm, min, max, the first values, and every value
-    when it is small enough for a heat map (at most 2-D, at most 16 along each axis)."""
+    """An array as the page shows it: shape and norm, and then every value when it is small enough
+    for a heat map (at most 2-D, at most 16 along each axis), else min, max and the first values."""
     a = np.asarray(array, dtype=np.float64)
     flat = a.ravel()
-    small = a.ndim <= 2 and all(n <= SMALL for n in a.shape)
-    values = [_number(v) for v in flat.tolist()] if small else None
-    if values is not None and a.ndim == 0:
-        values = values[0]
-    elif values is not None and a.ndim == 2:
-        values = [values[i * a.shape[1] : (i + 1) * a.shape[1]] for i in range(a.shape[0])]
-    return {
-        "shape": list(a.shape), "norm": _number(_norm(a)),
-        "min": _number(flat.min()) if flat.size else None, "max": _number(flat.max()) if flat.size else None,
-        "values": values, "head": [_number(v) for v in flat[:6].tolist()],
-    }  # fmt: skip
+    shown = {"shape": list(a.shape), "norm": _number(_norm(a))}
+    if a.ndim <= 2 and all(n <= SMALL for n in a.shape):
+        values = [_number(v) for v in flat.tolist()]
+        if a.ndim == 2:
+            values = [values[i * a.shape[1] : (i + 1) * a.shape[1]] for i in range(a.shape[0])]
+        return {**shown, "values": values[0] if a.ndim == 0 else values}
+    return {**shown, "min": _number(flat.min()), "max": _number(flat.max()), "head": [_number(v) for v in flat[:6].tolist()]}
 
 
 def _norm(array: np.ndarray) -> float:

@@ -77,7 +77,8 @@
       box.append(el("span", { class: "mg-scalar" }, fmt(values)));
     } else if (Array.isArray(values)) {
       const rows = summary.shape.length === 2 ? values : [values];
-      const scale = Math.max(Math.abs(num(summary.min)), Math.abs(num(summary.max)));
+      const finite = rows.flat().map(num).filter(Number.isFinite);
+      const scale = finite.length ? Math.max(...finite.map(Math.abs)) : 0;
       const table = el("table", { class: "mg-heat" });
       for (const row of rows) {
         const tr = el("tr");
