@@ -103,6 +103,10 @@ deltas = mg.gradients(loss, hs, retain_graph=True)  # dL/dh_t from the tape, tou
 loss.backward()
 # --8<-- [end:backward]
 ex.graph(mg.viz.draw(network(every_step=False)[0], grad=True), "single_output.svg")
+# --8<-- [start:explore]
+mg.viz.explore(network(every_step=False)[0], ex.out / "explorer.html")  # the same walk, one op at a time
+# --8<-- [end:explore]
+print(f"wrote {ex.out / 'explorer.html'}")
 
 with ex.transcript("single_output.txt"):
     print("single output, L = ½ (a_3 - y_3)²")

@@ -72,6 +72,14 @@ axis.set(xlabel="time step t (the loss is at t = 50)", ylabel="‖dL/ds_t‖",
 axis.legend(ncol=4, fontsize=9)
 ex.figure(figure, "product.png")
 
+# The ρ = 0.9 run again, in the explorer: its bar chart of ‖dL/ds_t‖ grows as the walk goes back.
+# --8<-- [start:explore]
+rnn = tanh_rnn(0.9)
+output, _ = rnn(mg.tensor(x))
+mg.viz.explore((output[:, -1] * mg.tensor(v)).sum(), ex.out / "explorer.html")
+# --8<-- [end:explore]
+print(f"wrote {ex.out / 'explorer.html'}")
+
 
 # --- 2. where the explosion overflows ----------------------------------------------------------------------
 steps = 300
