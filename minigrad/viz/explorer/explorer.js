@@ -152,9 +152,11 @@
     if (mode !== "forward" && mode !== "backward") {
       throw new Error(`setMode: mode must be "forward" or "backward", got ${JSON.stringify(mode)}`);
     }
+    const changed = state.mode !== mode;
     state.mode = mode;
     pause();
     go(0);
+    if (changed) fit(true); // the backward pass shows the bar chart below: the graph's area changed
   }
 
   function play() {
@@ -569,7 +571,7 @@
     ready: false,
   };
   readHash();
-  fit(true);
   render();
+  fit(true); // after render: the backward pass's bar chart takes part of the height
   window.minigradExplorer.ready = true;
 })();
