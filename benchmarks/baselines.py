@@ -134,7 +134,7 @@ def lstm_floor(
     d_pre = np.empty((steps, batch, h4), dtype)  # local derivatives, then dL/d(pre-activations)
     d_pre_rows = d_pre.reshape(steps * batch, h4)
     recurrent = np.empty((batch, h4), dtype)
-    upstream = np.empty((batch, h4), dtype)  # dL/d(gates) of one step
+    upstream = np.empty((batch, h4), dtype)  # dL/d(gate activations) of one step
     up_i, up_f, up_o, up_g = upstream[:, :h1], upstream[:, h1:h2], upstream[:, h2:h3], upstream[:, h3:]
     d_h, d_c, product = (np.empty((batch, hidden), dtype) for _ in range(3))
     grads = {"w_x": np.empty_like(w_x), "w_h": np.empty_like(w_h), "b": np.empty_like(bias)}
@@ -169,15 +169,15 @@ def lstm_floor(
         for t in reversed(range(steps)):
             a = acts[t]
             i, f, g = a[:, :h1], a[:, h1:h2], a[:, h3:]
-            np.multiply(d_h, tanh_c[t], out=up_o)
+            np.multiply(d_h, tanh_c[t], out=up_o)  # dL/do = dL/dh_t tanh(c_t)
             np.multiply(d_h, c_from_h[t], out=product)
             np.add(d_c, product, out=d_c)  # dL/dc_t: through h_t, and (already in d_c) through c_{t+1}
-            np.multiply(d_c, g, out=up_i)
+            np.multiply(d_c, g, out=up_i)  # c_t = f c_{t-1} + i g
             np.multiply(d_c, cs[t], out=up_f)
             np.multiply(d_c, i, out=up_g)
             np.multiply(d_c, f, out=d_c)  # c_{t-1}'s share
             d = d_pre[t]
-            d *= upstream
+            d *= upstream  # through the gates' nonlinearities
             if t:
                 np.matmul(d, w_h_back, out=d_h)
         np.matmul(x_rows.T, d_pre_rows, out=grads["w_x"])

@@ -101,7 +101,8 @@ def torch_steps(cell: str, layer: mg.nn.Module, x: np.ndarray, y: np.ndarray, dt
         import torch
     except ImportError:
         return {}
-    torch.set_num_threads(os.cpu_count() or 1)
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "")
+    torch.set_num_threads(int(threads) if threads.isdigit() else os.cpu_count() or 1)  # as many as NumPy's BLAS
     kind = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
     cell_kind = {"rnn": torch.nn.RNNCell, "lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell}[cell]
     torch_dtype = torch.float32 if dtype == np.float32 else torch.float64
@@ -345,7 +346,8 @@ def main() -> None:
     try:
         torch_version = (
             f"PyTorch {importlib.metadata.version('torch')} "
-            "(rows at T=32, H=128, timed in a process of their own, divided by the floor timed here)"
+            "(rows at T=32, H=128, timed in a process of their own with OPENBLAS_NUM_THREADS threads if set, "
+            "divided by the floor timed here)"
         )
     except importlib.metadata.PackageNotFoundError:
         torch_version = "PyTorch not installed"
