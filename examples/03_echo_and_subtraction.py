@@ -33,8 +33,7 @@ with mg.no_grad():
     answer = trainer.model(mg.tensor(windows)).data[:, 0]  # the output after reading x_t
 
 with ex.transcript("echo.txt"):
-    print(f"echo, RNN with 4 hidden units: test R² {metrics['r2']:.4f} after {metrics['epochs']} epochs "
-          f"({metrics['seconds']:.1f} s)")
+    print(f"echo, RNN with 4 hidden units: test R² {metrics['r2']:.4f} after {metrics['epochs']} epochs")
     print()
     print(f"{'t':>3}  {'x_t':>6}  {'y_t = x_(t-1)':>13}  {'network':>8}")
     for t in range(1, 9):
@@ -76,7 +75,7 @@ for t in range(4):
 
 with ex.transcript("subtraction.txt"):
     print(f"binary subtraction, RNN with 4 hidden units: all 4 bits right for {metrics['accuracy']:.0%} "
-          f"of the 136 pairs after {metrics['epochs']} epochs ({metrics['seconds']:.1f} s)")
+          f"of the {len(x)} pairs after {metrics['epochs']} epochs")
     pair = next(i for i, (a, b) in enumerate(zip(a_bits @ 2 ** np.arange(4), b_bits @ 2 ** np.arange(4)))
                 if (a, b) == (13, 6))
     print()
@@ -92,6 +91,13 @@ with ex.transcript("subtraction.txt"):
     print()
     print("correlation of each hidden unit of s_t with the borrow out of step t, over all pairs and steps:")
     print("  " + "  ".join(f"unit {k}: {c:+.2f}" for k, c in enumerate(correlation)))
+    print()
+    print("range of each hidden unit of s_t, after a bit with no borrow out and with one:")
+    for k in range(s.shape[1]):
+        none, borrow = s[borrow_out.reshape(-1) == 0, k], s[borrow_out.reshape(-1) == 1, k]
+        apart = none.max() < borrow.min() or borrow.max() < none.min()
+        print(f"  unit {k}:  no borrow {none.min():+.2f} … {none.max():+.2f}   "
+              f"borrow {borrow.min():+.2f} … {borrow.max():+.2f}   {'apart' if apart else 'overlapping'}")
 
 figure, axis = plt.subplots(figsize=(7, 3.2))
 jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(s))
