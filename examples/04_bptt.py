@@ -1,6 +1,7 @@
 """Page 4: backpropagation through time by hand, and the same numbers from backward().
 
-The lecture's network over three steps, in its notation (row vectors, weights on the right):
+The lecture's network over three steps, in its letters, with row vectors and every weight on
+the right (the lecture writes the output as z_t = V·s_t + b_v; with s_t a row it is s_t·V):
 
     h_t = x_t·U + s_{t-1}·W + b_u        s_t = σ(h_t) = tanh(h_t)
     z_t = s_t·V + b_v                    a_t = C(z_t) = z_t (identity: a regression)
@@ -119,6 +120,8 @@ with ex.transcript("single_output.txt"):
     print(f"dL/dW by hand         {show(dW_single)}")
     print(f"W.grad (backward)     {show(params['W'].grad)}")
     print(f"largest difference    {np.abs(dW_single - params['W'].grad).max():.1e}")
+    print()
+    print("   ".join(f"‖δ_{t}‖ {np.linalg.norm(single_deltas[t]):.3f}" for t in (3, 2, 1)))
 
 loss, hs, params = network(every_step=True)
 loss.backward()
