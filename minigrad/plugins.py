@@ -36,6 +36,7 @@ BUILTIN_PLUGINS = (
     "minigrad_plugins.cells.rnn",
     "minigrad_plugins.cells.lstm",
     "minigrad_plugins.cells.gru",
+    "minigrad_plugins.cells.gru_textbook",
     "minigrad_plugins.tasks.echo",
     "minigrad_plugins.tasks.binary_subtraction",
     "minigrad_plugins.tasks.names",
