@@ -1,8 +1,13 @@
 """Page 5: vanishing and exploding gradients, and three partial fixes.
 
-1. The product. With the loss at step T, the gradient reaching s_t is
+0. The slopes. The largest value of tanh' and of sigmoid' (the lecture puts both in [0, 1];
+   sigmoid' is at most a quarter).
+1. The product. With the loss at step T, the gradient reaching s_t is, with row vectors,
 
        dL/ds_t = dL/ds_T · ∏_{i = T ... t+1} diag(f'(h_i)) · Wᵀ
+
+   h_i is the pre-activation (the lecture's z_i in its product ∏ diag[f'(z_i)]W, whose W is
+   untransposed because it is written for column vectors).
 
    A tanh RNN with W = ρ·Q (Q orthogonal, so every singular value of W is ρ) is run over
    50 steps. The product is computed by hand in NumPy and compared with what backward()
@@ -40,13 +45,25 @@ def tanh_rnn(rho, seed=0):
     return rnn
 
 
+# --- 0. the slopes of the squashing functions --------------------------------------------------------------
+with ex.transcript("slopes.txt"):
+    # --8<-- [start:slopes]
+    h = np.linspace(-6, 6, 1201)  # pre-activations; 0 is among them
+    tanh_slope = 1 - np.tanh(h) ** 2  # tanh' = 1 - tanh²
+    sigmoid = 1 / (1 + np.exp(-h))
+    sigmoid_slope = sigmoid * (1 - sigmoid)  # sigmoid' = σ(1 - σ)
+    print(f"largest tanh'    {tanh_slope.max():.3f}, at h = {h[tanh_slope.argmax()]:.1f}")
+    print(f"largest sigmoid' {sigmoid_slope.max():.3f}, at h = {h[sigmoid_slope.argmax()]:.1f}")
+    # --8<-- [end:slopes]
+
 # --- 1. the product, by hand and by backward() ----------------------------------------------------------
 steps = 50
 x = np.random.default_rng(1).normal(0, 1, (1, steps, 1))
 v = np.random.default_rng(2).normal(0, 1, (1, HIDDEN))  # L = s_T·vᵀ: a loss at the last step only
 figure, axis = plt.subplots(figsize=(7, 3.6))
 with ex.transcript("product.txt"):
-    print(f"tanh RNN, {steps} steps: ‖dL/ds_1‖ / ‖dL/ds_T‖, by hand and by backward()")
+    print(f"tanh RNN, {HIDDEN} hidden units, {steps} steps, W = ρ·Q: ‖dL/ds_1‖ / ‖dL/ds_T‖, "
+          "by hand and by backward()")
     for rho, colour in ((0.5, "tab:purple"), (0.9, "tab:blue"), (1.1, "tab:green"), (1.5, "tab:red")):
         rnn = tanh_rnn(rho)
         output, _ = rnn(mg.tensor(x))
@@ -66,7 +83,8 @@ with ex.transcript("product.txt"):
         axis.semilogy(t, flow, color=colour, label=f"ρ = {rho}")
         axis.semilogy(t[::4], by_hand[::4], "o", color=colour, markersize=4, markerfacecolor="none")
         print(f"  ρ = {rho}:  by hand {by_hand[0] / by_hand[-1]:.2e}   backward() {flow[0] / flow[-1]:.2e}   "
-              f"largest relative difference {np.max(np.abs(by_hand - flow) / flow):.1e}")
+              f"largest relative difference {np.max(np.abs(by_hand - flow) / flow):.1e}   "
+              f"{abs(np.log10(flow[0] / flow[-1])):.1f} orders of magnitude {'down' if flow[0] < flow[-1] else 'up'}")
 axis.set(xlabel="time step t (the loss is at t = 50)", ylabel="‖dL/ds_t‖",
          title="The gradient reaching step t (lines: backward(); circles: by hand)")
 axis.legend(ncol=4, fontsize=9)
@@ -123,7 +141,11 @@ with np.errstate(over="ignore", invalid="ignore"), ex.transcript("anomaly.txt"):
 
 
 # --- 3. clipping ---------------------------------------------------------------------------------------------
-def train(clip, updates, rho=1.5, lr=0.1, seed=0):
+LR = 0.1
+GONE = 1e30  # a loss this large means the weights are gone: the run stops
+
+
+def train(clip, updates, rho=1.5, lr=LR, seed=0):
     """Regress the sum of the first 5 of 30 inputs from the last state; SGD, batch 32."""
     rnn = tanh_rnn(rho, seed)
     head = mg.nn.Linear(HIDDEN, 1)
@@ -144,7 +166,7 @@ def train(clip, updates, rho=1.5, lr=0.1, seed=0):
         # --8<-- [end:clip]
         norms.append(float(norm))
         losses.append(loss.item())
-        if not np.isfinite(losses[-1]) or losses[-1] > 1e30:
+        if not np.isfinite(losses[-1]) or losses[-1] > GONE:
             break  # the weights are gone
     return norms, losses
 
@@ -152,9 +174,11 @@ def train(clip, updates, rho=1.5, lr=0.1, seed=0):
 updates = ex.pick(150, 20)
 with np.errstate(all="ignore"), ex.transcript("clipping.txt"):
     runs = {"no clipping": train(float("inf"), updates), "clipped to norm 1": train(1.0, updates)}
-    for label, (norms, losses) in runs.items():
-        print(f"{label:>18}: largest gradient norm {max(norms):.1e}, loss after {len(losses)} updates "
-              f"{losses[-1]:.3g} (smallest {min(losses):.3g})")
+    for (label, (norms, losses)), clip in zip(runs.items(), (float("inf"), 1.0)):
+        print(f"{label}: largest gradient norm {max(norms):.1e}, largest step lr·‖gradient‖ "
+              f"{LR * min(max(norms), clip):.1e}")
+        print(f"  loss after {len(losses)} updates {losses[-1]:.3g}, smallest {min(losses):.3g}"
+              f"{f'; stopped: the loss is past {GONE:.0e}' if len(losses) < updates else ''}")
 figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
 for label, (norms, losses) in runs.items():
     left.semilogy(norms, label=label)
