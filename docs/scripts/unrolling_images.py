@@ -5,12 +5,17 @@
 Seeded, so every run draws the same graphs. The pictures that a ``minigrad graph ...``
 command can draw are made with that command's own defaults (``graph_command``); the
 others are built here, in the lecture's names (``echo_rnn``, ``binary_subtraction``).
-Last, ``minigrad gradflow`` trains three cells and prints the table the page quotes.
+Last, ``minigrad gradflow`` trains three cells and prints its table. Every number the page
+quotes is in a transcript written here (``*.txt``), which the page includes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +29,21 @@ OUT = DOCS / "images" / "unrolling"
 
 def save(picture, name: str) -> None:
     print(f"wrote {mg.viz.render(picture, OUT / name).relative_to(DOCS.parent)}")
+
+
+@contextlib.contextmanager
+def transcript(name: str) -> Iterator[None]:
+    """Keep what is printed inside in OUT/name (written atomically), and print it as well.
+    "wrote PATH" lines are printed but not kept: the path is this machine's."""
+    kept = io.StringIO()
+    with contextlib.redirect_stdout(kept):
+        yield
+    print(kept.getvalue(), end="")
+    text = "".join(line for line in kept.getvalue().splitlines(keepends=True) if not line.startswith("wrote "))
+    temporary = OUT / f".{name}.tmp"
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, OUT / name)  # a reader never sees half a file
+    print(f"wrote {(OUT / name).relative_to(DOCS.parent)}")
 
 
 # --- (a) the lecture's echo RNN: two steps, an output at t = 2 only -------------------------
@@ -66,12 +86,14 @@ def echo_rnn() -> mg.Tensor:
 # --- (b) binary subtraction: four steps, an output and a loss at every step ---------------
 
 
-def binary_subtraction() -> mg.Tensor:
+def binary_subtraction(parts: dict | None = None) -> mg.Tensor:
     """13 - 6 = 7 in 4 bits, lowest bit first: x_t = (bit t of 13, bit t of 6), y_t = bit t of 7.
 
-    mg.nn.RNN(2, 4) is U, W (and PyTorch's two biases); mg.nn.Linear(4, 1) is V, b_v. At every
-    step z_t = s_t·V + b_v and loss_t = BCE(σ(z_t), y_t), the logistic a_t fused into the loss
-    (mg.nn.bce_with_logits); loss = Σ_t loss_t.
+    mg.nn.RNN(2, 4) is U, W (and PyTorch's two biases); mg.nn.Linear(4, 1) is V, b_v. The
+    lecture's network has no biases; this one keeps the layers' defaults, to show where they
+    enter. At every step z_t = s_t·V + b_v and loss_t = BCE(σ(z_t), y_t), the logistic a_t fused
+    into the loss (mg.nn.bce_with_logits); loss = Σ_t loss_t. ``parts``, if given, receives the
+    layers and the tensors of every step, for ``subtraction_gradients``.
     """
     mg.manual_seed(0)
     rnn = mg.nn.RNN(input_size=2, hidden_size=4)
@@ -85,17 +107,41 @@ def binary_subtraction() -> mg.Tensor:
     x = mg.tensor(np.array([bits(13), bits(6)], dtype=float).T[None], name="x")  # (batch 1, 4 steps, 2)
     y = np.array(bits(13 - 6), dtype=float)
     output, _ = rnn(x)  # Recurrent tags each step and names x_t, h_t, s_t
-    losses = []
+    zs, losses = [], []
     for t in range(4):
         with mg.time_step(t + 1):
             z = head(output[:, t])
             z.name = "z_t"
             loss_t = mg.nn.bce_with_logits(z, [[y[t]]])
             loss_t.name = "loss_t"
+        zs.append(z)
         losses.append(loss_t)
     loss = mg.stack(losses).sum()
     loss.name = "loss"
+    if parts is not None:
+        parts.update(rnn=rnn, head=head, output=output, zs=zs, losses=losses, y=y)
     return loss
+
+
+def subtraction_gradients() -> None:
+    """The ‖grad‖ lines of the gradient view, per step and per parameter."""
+    parts: dict = {}
+    loss = binary_subtraction(parts)
+    states = list(parts["output"].parents)  # output = stack(s_1, ..., s_4): the states themselves
+    pre = [s.parents[0] for s in states]  # s_t = tanh(h_t)
+    grads = mg.gradients(loss, [*parts["losses"], *parts["zs"], *states, *pre], retain_graph=True)
+    d_loss, d_z, d_s, d_h = grads[:4], grads[4:8], grads[8:12], grads[12:]
+    loss.backward()
+    print("13 - 6 = 7, ‖grad‖ = ‖d(loss)/d(node)‖ as the gradient view draws it")
+    print(" t   loss_t   z_t      |σ(z_t) - y_t|   s_t      h_t")
+    for t in range(4):
+        z = parts["zs"][t].item()
+        miss = abs(1 / (1 + np.exp(-z)) - parts["y"][t])
+        print(f" {t + 1}   {np.linalg.norm(d_loss[t]):.1e}  {np.linalg.norm(d_z[t]):.1e}  {miss:.1e}          "
+              f"{np.linalg.norm(d_s[t]):.1e}  {np.linalg.norm(d_h[t]):.1e}")
+    rnn, head = parts["rnn"], parts["head"]
+    print("parameters: " + "   ".join(f"{p.name} {np.linalg.norm(p.grad):.1e}" for p in (
+        head.weight, rnn.weight_ih_l0, rnn.weight_hh_l0)))
 
 
 # --- (c, d, and a big graph) what `minigrad graph ...` draws --------------------------------
@@ -125,9 +171,11 @@ def at_initialisation(steps: int = 50, hidden_size: int = 32, seed: int = 0) -> 
         with mg.no_grad():
             if cell == "rnn":  # Jacobian diag(1 - s_t²)·Wᵀ
                 states, _ = model.rnn(mg.tensor(x))
-                radius = np.abs(np.linalg.eigvals(model.rnn.weight_hh_l0.data)).max()
+                weight = model.rnn.weight_hh_l0.data
+                radius = np.abs(np.linalg.eigvals(weight)).max()
                 slope = np.mean(1 - states.data**2)
-                print(f"  largest |eigenvalue| of W {radius:.2f}, mean of 1 - s_t² {slope:.2f}")
+                print(f"  largest singular value of W {np.linalg.norm(weight, 2):.2f}")
+                print(f"  largest |eigenvalue| of W {radius:.2f} × mean of 1 - s_t² {slope:.2f} = {radius * slope:.2f}")
             else:  # the cell-state path multiplies by the forget gate f_t
                 lstm = model.rnn.cells[0]
                 state, forget = lstm.init_state(len(x)), []
@@ -150,6 +198,8 @@ def main() -> None:
     save(mg.viz.draw(binary_subtraction()), "subtraction_unrolled.svg")
     save(mg.viz.draw(binary_subtraction(), folded=True), "subtraction_folded.svg")
     save(mg.viz.draw(binary_subtraction(), grad=True), "subtraction_grad.svg")
+    with transcript("subtraction_grad.txt"):
+        subtraction_gradients()
 
     graph_command("lstm --steps 3", "lstm_unrolled.svg")
     graph_command("lstm --steps 3 --folded", "lstm_folded.svg")
@@ -158,11 +208,13 @@ def main() -> None:
 
     # (e) gradient flow: the command line itself, which prints its table
     flow = ["gradflow", "--steps", "50", "--iterations", "300", "--quiet", "-o"]
-    print("\n$ minigrad", *flow, "docs/images/unrolling/gradflow.png")
-    status = cli.main([*flow, str(OUT / "gradflow.png")])
+    with transcript("gradflow.txt"):
+        print("$ minigrad", *flow, "docs/images/unrolling/gradflow.png")
+        status = cli.main([*flow, str(OUT / "gradflow.png")])
     if status:
         raise SystemExit(status)
-    at_initialisation()
+    with transcript("at_initialisation.txt"):
+        at_initialisation()
     print(f"\n{time.perf_counter() - start:.1f} s")
 
 
