@@ -1,4 +1,5 @@
-"""The encoder–decoder: gradients, masks, teacher forcing, greedy and beam decoding, attention."""
+"""The encoder–decoder: the three contexts c, gradients, masks, teacher forcing, greedy and beam
+decoding, attention."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
-from minigrad.nn.seq2seq import BOS, CONTEXTS, EOS, PAD, Seq2Seq, pad, sequence_loss
+from minigrad.nn.seq2seq import BOS, CONTEXTS, EOS, PAD, SUMMARIES, Seq2Seq, pad, sequence_loss
 
 CELLS = ["rnn", "lstm", "gru", "mgu"]
 
 
-def tiny(context="attention", cell="gru", decoder_cell=None, seed=0, source_vocab=7, target_vocab=6, hidden=4):
+def tiny(context="attention", cell="gru", decoder_cell=None, seed=0, source_vocab=7, target_vocab=6, hidden=4,
+         summary="last", num_layers=1):  # fmt: skip
     mg.manual_seed(seed)
-    return Seq2Seq(source_vocab, target_vocab, 3, hidden, cell=cell, decoder_cell=decoder_cell, context=context)
+    return Seq2Seq(source_vocab, target_vocab, 3, hidden, cell=cell, decoder_cell=decoder_cell, context=context,
+                   summary=summary, num_layers=num_layers)  # fmt: skip
 
 
 def batch(seed, sources=3, source_vocab=7, target_vocab=6):
@@ -32,13 +35,55 @@ def batch(seed, sources=3, source_vocab=7, target_vocab=6):
 
 
 @settings(max_examples=12, deadline=None)
-@given(st.sampled_from(CONTEXTS), st.sampled_from(CELLS), st.sampled_from([None, *CELLS]), st.integers(0, 1000))
-def test_gradients_through_the_encoder_decoder_match_finite_differences(context, cell, decoder_cell, seed):
+@given(
+    st.sampled_from(CONTEXTS),
+    st.sampled_from(SUMMARIES),
+    st.sampled_from(CELLS),
+    st.sampled_from([None, *CELLS]),
+    st.integers(0, 1000),
+)
+def test_gradients_through_the_encoder_decoder_match_finite_differences(context, summary, cell, decoder_cell, seed):
     """Every parameter's gradient of the masked loss, embeddings and attention included, in float64."""
-    model = tiny(context, cell, decoder_cell, seed)
+    model = tiny(context, cell, decoder_cell, seed, summary=summary)
     ids, lengths, target_in, target_out = batch(seed)
     params = list(model.parameters())
     assert mg.gradcheck(lambda *_: sequence_loss(model(ids, lengths, target_in), target_out), params)
+
+
+@pytest.mark.parametrize("summary", ["map-last", "map-mean"])
+@pytest.mark.parametrize("context", CONTEXTS)
+def test_gradients_reach_the_learned_context_map(context, summary):
+    """Each learned c with each decoder structure, two LSTM layers (the memory cell is handed
+    over beside c): gradcheck over every parameter, and g's own gradient is not zero."""
+    model = tiny(context, "lstm", seed=7, summary=summary, num_layers=2)
+    ids, lengths, target_in, target_out = batch(7, sources=4)
+    assert mg.gradcheck(lambda *_: sequence_loss(model(ids, lengths, target_in), target_out), list(model.parameters()))
+    model.zero_grad()
+    sequence_loss(model(ids, lengths, target_in), target_out).backward()
+    assert np.abs(model.g.weight.grad).sum() > 0
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_each_summary_computes_the_context_the_lecture_names(cell):
+    """c = h_S, c = tanh(W_g h_S + b_g) and c = tanh(W_g mean_j h_j + b_g) with the mean over each
+    source's real positions only; the decoder's first state holds c."""
+    ids, lengths, _, _ = batch(11, sources=4)
+    assert len(set(lengths)) > 1  # padding present, so the mean's divisor matters
+    for summary in SUMMARIES:
+        model = tiny("init", cell, seed=3, summary=summary)
+        memory = model.encode(ids, lengths)
+        h = memory.outputs.data
+        last = h[np.arange(len(ids)), lengths - 1]  # h_S at each source's own end
+        mean = np.stack([h[i, :n].mean(axis=0) for i, n in enumerate(lengths)])
+        if summary == "last":
+            expected = last
+            assert model.g is None  # no new parameters: checkpoints from before load as they were
+        else:
+            g = model.g
+            expected = np.tanh((last if summary == "map-last" else mean) @ g.weight.data.T + g.bias.data)
+        np.testing.assert_allclose(memory.context.data, expected, atol=1e-12)
+        start = model.initial_state(memory)[-1]
+        np.testing.assert_allclose((start[0] if isinstance(start, tuple) else start).data, expected, atol=1e-12)
 
 
 def test_the_attention_model_has_the_additive_score_parameters():
@@ -61,10 +106,11 @@ def test_encoder_decoder_and_their_cells_are_sub_modules():
     assert [p.name for p in model.parameters()] == names
 
 
+@pytest.mark.parametrize("summary", SUMMARIES)
 @pytest.mark.parametrize("context", CONTEXTS)
-def test_padding_changes_nothing(context):
+def test_padding_changes_nothing(context, summary):
     """Extra PAD columns on the sources and the targets: the same loss and the same gradients."""
-    model = tiny(context, "lstm")
+    model = tiny(context, "lstm", summary=summary)
     ids, lengths, target_in, target_out = batch(3)
     widened = [np.pad(a, ((0, 0), (0, 3)), constant_values=PAD) for a in (ids, target_in, target_out)]
 
@@ -183,6 +229,8 @@ def test_a_mixed_ratio_uses_both_and_repeats_with_the_seed():
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="context must be one of"):
         Seq2Seq(5, 5, 2, 2, context="sometimes")
+    with pytest.raises(ValueError, match="summary must be one of last, map-last, map-mean"):
+        Seq2Seq(5, 5, 2, 2, summary="first")
     model = tiny()
     ids, lengths, target_in, _ = batch(0)
     with pytest.raises(TypeError, match="source token ids must be integers"):

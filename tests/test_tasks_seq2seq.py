@@ -4,6 +4,7 @@ stand-in models, reports, a few training steps, and the attention picture of one
 from __future__ import annotations
 
 import datetime
+import json
 import shutil
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import cli
+from minigrad.checkpoint import load, save
 from minigrad.nn.seq2seq import BOS, EOS, PAD
 from minigrad.train import Trainer
 from minigrad_plugins.tasks.dates import formats
@@ -114,6 +116,40 @@ def test_dates_trains_and_writes_its_reports(tmp_path, context):
     assert (tmp_path / "attention.png").exists() == (context == "attention")
 
 
+@pytest.mark.parametrize("summary", ["map-last", "map-mean"])
+def test_a_learned_context_trains_from_the_command_line_and_evaluates_the_same(tmp_path, capsys, summary):
+    out = str(tmp_path / "run")
+    args = ["--samples", "128", "--hidden-size", "8", "--embedding-size", "4", "--epochs", "1", "--context", "init"]
+    assert cli.main(["train", "dates", *args, "--summary", summary, "--out", out, "--quiet"]) == 0
+    trained = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    checkpoint = tmp_path / "run" / "model.safetensors"
+    state, metadata = load(checkpoint)
+    assert metadata["config"]["summary"] == summary and "g.weight" in state
+    capsys.readouterr()
+    assert cli.main(["eval", "dates", "--checkpoint", str(checkpoint)]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["exact_match"] == trained["exact_match"]
+
+
+@pytest.mark.parametrize("context", ["init", "every-step"])
+def test_a_checkpoint_from_before_summary_existed_loads_and_evaluates_the_same(tmp_path, capsys, context):
+    """Written before --summary: its config has no such key and its model no g. It reads as c = h_T:
+    the same logits as the model that wrote it, and the same exact match from `minigrad eval`."""
+    task = DATES(DATES.Config(samples=128, context=context, **TINY))
+    trainer = Trainer(task, tmp_path, progress=False)
+    trained = trainer.fit()
+    state, metadata = load(tmp_path / "model.safetensors")
+    del metadata["config"]["summary"]
+    kept = {k: v for k, v in metadata.items() if k not in ("format", "minigrad_version")}  # save writes these
+    older = save(state, tmp_path / "older.safetensors", kept)
+    _, model = cli._task_from_checkpoint("eval", "dates", str(older))
+    sources, lengths, target_in = (a[:16] for a in task.make_data(None)["test"][:3])
+    with mg.no_grad():
+        logits = [m(sources, lengths, target_in).data for m in (model, trainer.model.eval())]
+    np.testing.assert_array_equal(logits[0], logits[1])
+    assert cli.main(["eval", "dates", "--checkpoint", str(older)]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["exact_match"] == trained["exact_match"]
+
+
 # -- translate --------------------------------------------------------------------------------------
 
 
@@ -197,4 +233,4 @@ def test_options_a_task_does_not_use_are_not_offered(tmp_path, capsys):
     assert cli.main(["train", "dates", "--steps", "5", "--out", str(tmp_path)]) == 2
     assert "--steps" in capsys.readouterr().err
     help_text = cli.task_parser(DATES, "minigrad train dates").format_help()
-    assert "--context" in help_text and "--steps" not in help_text and "--bidirectional" not in help_text
+    assert "--context" in help_text and "--summary" in help_text and "--steps" not in help_text and "--bidirectional" not in help_text

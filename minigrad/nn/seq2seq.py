@@ -1,21 +1,29 @@
 """Encoder–decoder (seq2seq): many-to-many of unequal length, built from any registered cell.
 
-The encoder reads the source x_1 … x_S and ends in a context c = h_S. The decoder
-then writes the target one token at a time, each step fed the previous token y_{t−1}.
-The lecture describes two ways of handing c over, and attention adds a third
-(``context=``):
+The encoder reads the source x_1 … x_S and leaves states h_1 … h_S. Its summary of the
+source is the context c (the lecture's 语义编码向量); the lecture gives three ways to get it
+(``summary=``):
 
-- ``"init"`` (a): c only initialises the decoder's state, s'_0 = c;
-- ``"every-step"`` (b): c also enters every step, s'_t = f(y_{t−1}, s'_{t−1}, c), and the
-  output layer sees it: z_t = V [s'_t; c];
-- ``"attention"`` (Bahdanau et al. 2015): every step gets its own context
+- ``"last"``: c = h_S, the last state as it is;
+- ``"map-last"``: c = g(h_S) = tanh(W_g h_S + b_g), a learned map of the last state;
+- ``"map-mean"``: c = g(h_1 … h_S) = tanh(W_g mean_j h_j + b_g), a learned map of all of them.
+
+The decoder then writes the target one token at a time, each step fed the previous token
+y_{t−1}, its first state s'_0 = c. How it sees c afterwards (``context=``): the lecture's two
+structures, and attention beyond them:
+
+- ``"every-step"`` (the lecture's first structure): c also enters every step,
+  s'_t = f(y_{t−1}, s'_{t−1}, c), and the output layer sees it: z_t = V [s'_t; c];
+- ``"init"`` (its second structure): c only initialises the state, then s'_t = f(y_{t−1}, s'_{t−1});
+- ``"attention"`` (Bahdanau et al. 2015, not in the lecture): every step gets its own context
   c_t = Σ_j α_tj h_j, a weighted mean of all encoder outputs, the weights α_t a softmax
   of how well s'_{t−1} matches each h_j.
 
 Token ids 0, 1 and 2 are reserved in every vocabulary: ``PAD`` fills sequences out to the
 batch's longest, ``BOS`` starts the decoder's input and ``EOS`` ends each target. Padding
-never reaches the loss or a gradient: the encoder stops at each source's length, the
-attention gives padded positions weight 0, and ``sequence_loss`` masks padded targets.
+never reaches the loss or a gradient: the encoder stops at each source's length (its outputs
+there are 0, and the mean divides by the real length), the attention gives padded positions
+weight 0, and ``sequence_loss`` masks padded targets.
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ from minigrad.tensor import Tensor, concat, stack
 PAD, BOS, EOS = 0, 1, 2
 Context = Literal["init", "every-step", "attention"]
 CONTEXTS: tuple[str, ...] = ("init", "every-step", "attention")
+Summary = Literal["last", "map-last", "map-mean"]
+SUMMARIES: tuple[str, ...] = ("last", "map-last", "map-mean")
 
 
 class AdditiveAttention(Module):
@@ -67,7 +77,7 @@ class AdditiveAttention(Module):
 @dataclass
 class Memory:
     """What the decoder reads from the encoder: its outputs h_1 … h_S, its final state,
-    the context c = h_S of the top layer, and (for attention) the keys and padding mask."""
+    the context c (h_S of the top layer, or a learned map of it or of the mean), and (for attention) the keys and padding mask."""
 
     outputs: Tensor
     final: State
@@ -96,6 +106,7 @@ class Decoded:
 class Seq2Seq(Module):
     """An encoder–decoder of any registered cells (``cell`` for the encoder, ``decoder_cell``
     for the decoder, the same by default), with embeddings and a linear + softmax head.
+    ``summary`` chooses what c is and ``context`` how the decoder sees it (module docstring).
 
     ``model(source, lengths, target_in)`` returns the logits z_t for every target step
     (batch, T, target_vocab), the decoder fed ``target_in`` = BOS y_1 … y_{T−1} (teacher
@@ -114,11 +125,14 @@ class Seq2Seq(Module):
         decoder_cell: str | type[Cell] | None = None,
         num_layers: int = 1,
         context: Context = "attention",
+        summary: Summary = "last",
     ):
         super().__init__()
         if context not in CONTEXTS:
             raise ValueError(f"Seq2Seq: context must be one of {', '.join(CONTEXTS)}; got {context!r}")
-        self.context_mode, self.hidden_size, self.num_layers = context, hidden_size, num_layers
+        if summary not in SUMMARIES:
+            raise ValueError(f"Seq2Seq: summary must be one of {', '.join(SUMMARIES)}; got {summary!r}")
+        self.context_mode, self.summary, self.hidden_size, self.num_layers = context, summary, hidden_size, num_layers
         self.source_embedding = Embedding(source_vocab, embed_size)
         self.target_embedding = Embedding(target_vocab, embed_size)
         self.encoder = Recurrent(cell, embed_size, hidden_size, num_layers)
@@ -126,6 +140,7 @@ class Seq2Seq(Module):
         self.decoder = Recurrent(decoder_cell or cell, embed_size + extra, hidden_size, num_layers)
         self.attention = AdditiveAttention(hidden_size, hidden_size, hidden_size) if context == "attention" else None
         self.out = Linear(hidden_size + extra, target_vocab)  # V
+        self.g = None if summary == "last" else Linear(hidden_size, hidden_size)  # W_g, b_g of c = tanh(W_g … + b_g)
         self.label_parameters()  # pictures name each parameter by where it sits: encoder.weight_ih_l0
 
     # -- the encoder -------------------------------------------------------------------------------
@@ -135,9 +150,15 @@ class Seq2Seq(Module):
         with time_step(None, direction="encoder"):
             embedded = self.source_embedding(source)
         outputs, final = self.encoder(embedded, lengths=lengths)
-        top = (final[0] if isinstance(final, tuple) else final)[self.num_layers - 1]
-        top.name = "c"
-        memory = Memory(outputs, final, top)
+        context = (final[0] if isinstance(final, tuple) else final)[self.num_layers - 1]  # h_S
+        if self.g is not None:
+            with time_step(None, direction="encoder"):  # once per sentence: drawn outside the steps
+                if self.summary == "map-mean":  # outputs past a source's end are 0: divide by the real length
+                    context = outputs.sum(axis=1) * Tensor((1.0 / lengths)[:, None].astype(outputs.dtype))
+                    context.name = "mean h"
+                context = self.g(context).tanh()
+        context.name = "c"
+        memory = Memory(outputs, final, context)
         if self.attention is not None:
             with time_step(None, direction="encoder"):
                 memory.keys = self.attention.keys(outputs)
@@ -147,7 +168,8 @@ class Seq2Seq(Module):
 
     def initial_state(self, memory: Memory) -> list[State]:
         """s'_0 of each decoder layer: the encoder's final state of that layer when both cells
-        keep the same kind of state; otherwise the decoder's zeros with h replaced by the encoder's h."""
+        keep the same kind of state; otherwise the decoder's zeros with h replaced by the encoder's h.
+        With a learned c, the top layer's h is c instead (an LSTM's memory cell stays the encoder's)."""
         batch = memory.context.shape[0]
         states = []
         for layer, cell in enumerate(self.decoder.cells):
@@ -160,6 +182,9 @@ class Seq2Seq(Module):
             else:
                 h = (final[0] if isinstance(final, tuple) else final)[layer]
                 states.append((h, *start[1:]) if isinstance(start, tuple) else h)
+        if self.g is not None:  # s'_0 = c; with c = h_S the states above hold it already
+            top = states[-1]
+            states[-1] = (memory.context, *top[1:]) if isinstance(top, tuple) else memory.context
         return states
 
     # -- one decoder step ----------------------------------------------------------------------------
@@ -272,7 +297,7 @@ class Seq2Seq(Module):
             histories = [history for _, _, history in keep]
         else:  # max_length reached: the ones still going are cut off here and compete with the finished
             finished += [(float(scores[i]), sequences[i][1:], histories[i]) for i in range(len(sequences))]
-        score, tokens, history = max(finished, key=lambda f: f[0])
+        _, tokens, history = max(finished, key=lambda f: f[0])
         return [int(t) for t in tokens], (np.stack(history) if history else np.zeros((0, memory.outputs.shape[1])))
 
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 
 import minigrad as mg
-from minigrad.task import option
 from minigrad.nn.seq2seq import BOS, EOS, PAD, Seq2Seq, pad, sequence_loss
+from minigrad.task import option
 
 UNK = 3  # a token the vocabulary does not know
 RESERVED = ["<pad>", "<bos>", "<eos>", "<unk>"]
@@ -52,7 +53,12 @@ class EncoderDecoderTask(mg.Task):
         hidden_size: int = option(64, "units in the encoder's and the decoder's recurrent layers")
         embedding_size: int = option(32, "size of each token's learned vector")
         context: Literal["attention", "every-step", "init"] = option(
-            "attention", "how the decoder sees the source: (a) init, (b) every-step, or attention"
+            "attention",
+            "how the decoder sees c: every-step (the lecture's first structure), init (its second), or attention",
+        )
+        summary: Literal["last", "map-last", "map-mean"] = option(
+            "last",
+            "what c is: last (c = h_T), map-last (c = tanh(W h_T + b)), map-mean (c = tanh(W mean(h_1 … h_T) + b))",
         )
         teacher_forcing: float = option(
             1.0, "the share of decoder steps fed the true previous token (the rest: the model's own guess)"
@@ -107,7 +113,7 @@ class EncoderDecoderTask(mg.Task):
     def build_model(self):
         c = self.config
         return Seq2Seq(len(self.source_vocab), len(self.target_vocab), c.embedding_size, c.hidden_size,
-                       cell=c.cell, num_layers=c.num_layers, context=c.context)  # fmt: skip
+                       cell=c.cell, num_layers=c.num_layers, context=c.context, summary=c.summary)  # fmt: skip
 
     def loss(self, model, batch):
         sources, lengths, target_in, target_out = _trimmed(batch)
