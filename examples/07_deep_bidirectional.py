@@ -5,6 +5,8 @@
 2. A task that needs the future: at step t, output x_{t+1} - x_{t-1}. A network that reads
    left to right only knows x_{t-1} at step t; a bidirectional one also knows x_{t+1}.
    Four networks trained on it: 1 or 2 layers, one or both directions.
+3. The pm25 task (Beijing's PM2.5, the next hour from the last 24) with one layer and with two,
+   the textbook's comparison, trained with the library's Trainer.
 
     .venv/bin/python examples/07_deep_bidirectional.py [--out DIR] [--smoke]
 """
@@ -14,6 +16,7 @@ from _common import Example, plt
 
 import minigrad as mg
 from minigrad import cli
+from minigrad.train import Trainer
 
 ex = Example(7, __doc__)
 
@@ -67,4 +70,15 @@ axis.plot(t, predictions[1, True][0, :, 0], "x-", markersize=8, label="bidirecti
 axis.set(xlabel="time step t", title="One test sequence")
 axis.legend(fontsize=8)
 ex.figure(figure, "lookahead.png")
+
+
+# --- 3. PM2.5 with one layer and with two -------------------------------------------------------------------
+PM25 = mg.tasks()["pm25"]
+with ex.transcript("pm25_layers.txt"):
+    print("pm25 (regression, 24 h, hidden 16, the task's defaults), test R² when predicting in blocks of")
+    print(f"{'layers':>6}  {'epochs':>6}  {'8 h':>6}  {'4 h':>6}  {'2 h':>6}  {'1 h':>6}")
+    for layers in (1, 2):
+        metrics = Trainer(PM25(PM25.Config(num_layers=layers, epochs=ex.pick(PM25.Config().epochs, 1))), progress=False).fit()
+        blocks = "".join(f"  {metrics[f'r2_{hours}h']:6.3f}" for hours in (8, 4, 2, 1))
+        print(f"{layers:>6}  {metrics['epochs']:>6}{blocks}")
 ex.done()
