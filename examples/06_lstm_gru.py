@@ -7,6 +7,8 @@
 3. The textbook's hand-written LSTM backward leaves out the cell-state path
    dL/dc_{t-1} = dL/dc_t ⊙ f_t. Written here in NumPy, with and without that term, as a
    minigrad primitive: mg.gradcheck passes one and catches the other.
+4. The lecture's GRU (the gru-textbook cell) beside PyTorch's (gru) on remember-the-first-input:
+   the same seeds, so the same initial weights, and the same budget.
 
     .venv/bin/python examples/06_lstm_gru.py [--out DIR] [--smoke]
 """
@@ -149,4 +151,26 @@ with ex.transcript("cell_state_path.txt"):
     for name in "UWbx":
         print(f"{name:<10}{np.abs(ours[name]).max():9.3g}{np.abs(hand[True][name] - ours[name]).max():14.1e}"
               f"{np.abs(hand[False][name] - ours[name]).max():16.1e}")
+
+
+# --- 4. the lecture's GRU beside PyTorch's ---------------------------------------------------------------------
+# gru-textbook (plugins/cells/gru_textbook.py) draws its parameters as gru does, so under one seed both
+# start from the same weights: only the equations differ. One run tells little, so several seeds.
+with ex.transcript("gru_textbook.txt"):
+    # --8<-- [start:gru-textbook]
+    updates, seeds = ex.pick(200, 10), range(ex.pick(8, 1))
+    print(f"remember-the-first-input, 30 steps, hidden 16, {updates} updates; ‖dL/dh_1‖ / ‖dL/dh_T‖; chance 0.25")
+    print(f"{'':6}{'gru (PyTorch)':^30}{'gru-textbook (the lecture)':^30}".rstrip())
+    print(f"{'seed':<6}" + f"{'at init':>10}{'trained':>10}{'accuracy':>10}" * 2)
+    accuracies = {"gru": [], "gru-textbook": []}
+    for seed in seeds:
+        row = f"{seed:<6}"
+        for cell, scores in accuracies.items():
+            trained, at_init, accuracy = experiment(cell, updates=updates, seed=seed)
+            scores.append(accuracy)
+            row += f"{FlowResult.ratio(at_init):10.1e}{FlowResult.ratio(trained):10.1e}{accuracy:10.3f}"
+        print(row)
+    for cell, scores in accuracies.items():
+        print(f"{cell}: mean accuracy {np.mean(scores):.3f}, above 0.9 in {sum(a > 0.9 for a in scores)} of {len(scores)}")
+    # --8<-- [end:gru-textbook]
 ex.done()
