@@ -74,11 +74,14 @@ ex.figure(figure, "lookahead.png")
 
 # --- 3. PM2.5 with one layer and with two -------------------------------------------------------------------
 PM25 = mg.tasks()["pm25"]
+defaults = PM25.Config()
 with ex.transcript("pm25_layers.txt"):
-    print("pm25 (regression, 24 h, hidden 16, the task's defaults), test R² when predicting in blocks of")
+    print(f"pm25 ({defaults.mode}, {defaults.steps} h of history, hidden {defaults.hidden_size}, the task's defaults),")
+    print("test R² when predicting in blocks of")
     print(f"{'layers':>6}  {'epochs':>6}  {'8 h':>6}  {'4 h':>6}  {'2 h':>6}  {'1 h':>6}")
     for layers in (1, 2):
-        metrics = Trainer(PM25(PM25.Config(num_layers=layers, epochs=ex.pick(PM25.Config().epochs, 1))), progress=False).fit()
+        config = PM25.Config(num_layers=layers, epochs=ex.pick(defaults.epochs, 1))
+        metrics = Trainer(PM25(config), progress=False).fit()
         blocks = "".join(f"  {metrics[f'r2_{hours}h']:6.3f}" for hours in (8, 4, 2, 1))
         print(f"{layers:>6}  {metrics['epochs']:>6}{blocks}")
 ex.done()
