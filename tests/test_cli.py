@@ -17,6 +17,7 @@ CELL_ROWS = {  # name -> (module, origin: built-in, or distribution and version)
     "rnn": ("minigrad_plugins.cells.rnn", "built-in"),
     "lstm": ("minigrad_plugins.cells.lstm", "built-in"),
     "gru": ("minigrad_plugins.cells.gru", "built-in"),
+    "gru-textbook": ("minigrad_plugins.cells.gru_textbook", "built-in"),
     "mgu": ("minigrad_mgu", "minigrad-mgu 0.1.0"),
 }
 

@@ -25,7 +25,8 @@ import minigrad as mg
 from fake_plugins import cell_source, make_dist
 from minigrad.plugins import BUILTIN_PLUGINS, BrokenPlugin, PluginError, PluginHost, PluginWarning
 
-BUILTIN = {"rnn", "lstm", "gru"}
+BUILTIN = {"rnn", "lstm", "gru", "gru-textbook"}
+BUILTIN_MODULE = {name: "minigrad_plugins.cells." + name.replace("-", "_") for name in BUILTIN}  # gru-textbook: gru_textbook
 ROOT = Path(__file__).resolve().parent.parent
 _counter = itertools.count()
 
@@ -93,7 +94,7 @@ def test_builtins_are_registered_directly_and_third_party_through_entry_points()
     assert BUILTIN | {"mgu"} <= set(cells)
     for name in BUILTIN:
         assert cells[name].plugin.builtin and cells[name].plugin.origin == "built-in"
-        assert cells[name].plugin.name == cells[name].cls.__module__ == f"minigrad_plugins.cells.{name}"
+        assert cells[name].plugin.name == cells[name].cls.__module__ == BUILTIN_MODULE[name]
         assert cells[name].kind == "cell"
     builtin_modules = {p.plugin.module for p in [*cells.values(), *tasks.values()] if p.plugin.builtin}
     assert builtin_modules == set(BUILTIN_PLUGINS)  # each listed module provides something, and nothing else is built-in
@@ -337,7 +338,7 @@ def test_trace_prints_every_load_and_hook_call(monkeypatch, capsys):
     host.provided("minigrad_cells", mg.nn.Cell)
     err = capsys.readouterr().err.splitlines()
     for name in BUILTIN:
-        module = f"minigrad_plugins.cells.{name}"
+        module = BUILTIN_MODULE[name]
         assert f"[minigrad plugins] loading built-in {module}" in err, err
         assert any(f"calling minigrad_cells() of {module} (built-in)" in line for line in err), err
     assert any("loading entry point mgu = minigrad_mgu (minigrad-mgu 0.1.0)" in line for line in err), err
