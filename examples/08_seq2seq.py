@@ -8,6 +8,9 @@
    hidden units, 8 epochs, once per context variant; exact match on 300 held-out dates.
 3. The attention weights α of the trained attention model for one date, as a heat map.
 4. Greedy decoding against beam search, for the three models.
+5. The lecture's three contexts c = h_T, g(h_T), g(h_1 … h_T), each with either decoder structure,
+   and attention: seven models on 5,000 training dates, a GRU of 64 units, 8 epochs each (about
+   three minutes of the script's run); exact match on 1,000 held-out dates and seconds of training.
 
     .venv/bin/python examples/08_seq2seq.py [--out DIR] [--smoke]
 """
@@ -157,4 +160,54 @@ with ex.transcript("beam.txt"):
             print(f"{text:<28} {task.join(references[row]):<12} {task.join(g) + marks[0]:<12} {task.join(b) + marks[1]}")
     if not shown:
         print("(none: greedy and beam search wrote the same dates)")
+
+# --- 5. the lecture's three contexts, each with either decoder structure, and attention ------------------
+# c = h_T, c = g(h_T) or c = g(h_1 … h_T) (summary=); the lecture's first structure hands c to every
+# decoder step, its second only starts the decoder with it (context=). One budget and one seed for all.
+PAIRS = {  # (context, summary): (what c is, the decoder structure)
+    ("every-step", "last"): ("c = h_T", "1st: c at every step"),
+    ("init", "last"): ("c = h_T", "2nd: c as s'_0 only"),
+    ("every-step", "map-last"): ("c = g(h_T)", "1st: c at every step"),
+    ("init", "map-last"): ("c = g(h_T)", "2nd: c as s'_0 only"),
+    ("every-step", "map-mean"): ("c = g(h_1 … h_T)", "1st: c at every step"),
+    ("init", "map-mean"): ("c = g(h_1 … h_T)", "2nd: c as s'_0 only"),
+    ("attention", "last"): ("c_t = Σ_j α_tj h_j", "attention (beyond)"),
+}
+larger = Dates(Dates.Config(samples=ex.pick(5000, 300)))
+larger_data = larger.make_data(np.random.default_rng([0, 1]))
+held_out = tuple(a[: ex.pick(1000, 50)] for a in larger_data["test"])
+HIDDEN, EPOCHS_5 = 64, ex.pick(8, 1)
+
+
+def train_pair(context, summary):
+    """A GRU encoder–decoder of 64 units for EPOCHS_5 epochs; the seconds are the training loop's only."""
+    mg.manual_seed(0)
+    # --8<-- [start:contexts]
+    model = Seq2Seq(len(larger.source_vocab), len(larger.target_vocab), embed_size=16, hidden_size=HIDDEN,
+                    cell="gru", context=context, summary=summary)  # summary: last, map-last or map-mean
+    # --8<-- [end:contexts]
+    optimizer = mg.optim.Adam(list(model.parameters()), lr=0.01)
+    shuffle, start = np.random.default_rng(0), time.perf_counter()
+    for _ in range(EPOCHS_5):
+        for sources, lengths, target_in, target_out, _ in larger.batches(larger_data["train"], 64, shuffle):
+            optimizer.zero_grad()
+            sequence_loss(model(sources[:, : lengths.max()], lengths, target_in), target_out).backward()
+            mg.nn.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+    seconds = time.perf_counter() - start
+    with mg.no_grad():
+        outputs, _ = larger.translate(model, held_out)
+    exact = np.mean([o == r for o, r in zip(outputs, larger.references(held_out))])
+    return float(exact), seconds
+
+
+with ex.transcript("contexts.txt"):
+    print(f"dates: {len(larger_data['train'][0]):,} training dates, GRU with {HIDDEN} hidden units, "
+          f"{EPOCHS_5} epoch{'s' * (EPOCHS_5 > 1)} (Adam, lr 0.01, batch 64, seed 0); "
+          f"exact match on {len(held_out[0]):,} held-out dates, greedy decoding")  # fmt: skip
+    print(f"{'c':<19} {'decoder structure':<22} {'selected by':<40} {'exact match':>11} {'seconds':>8}")
+    for (context, summary), (what, structure) in PAIRS.items():
+        exact, seconds = train_pair(context, summary)
+        options = f"--context {context}" + ("" if context == "attention" else f" --summary {summary}")
+        print(f"{what:<19} {structure:<22} {options:<40} {exact:11.3f} {seconds:8.1f}")
 ex.done()
