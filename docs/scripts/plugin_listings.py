@@ -16,6 +16,7 @@ cells, and every task is a built-in.
 import contextlib
 import importlib.metadata
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -120,6 +121,21 @@ def run(name: str, env: dict[str, str], status: int = 0, reports_only: bool = Fa
     print(f"wrote {OUT / name}.txt")
 
 
+def gradchecks(name: str, runs: list[list[str]]) -> None:
+    """Run `minigrad gradcheck ARGS` for each of ``runs`` and write NAME.txt: each command and its
+    lines, the run times left out (they vary by machine; the page says so)."""
+    lines = []
+    for args in runs:
+        command = " ".join(["$ .venv/bin/minigrad gradcheck", *args])
+        result = subprocess.run([str(MINIGRAD), "gradcheck", *args], cwd=ROOT, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise SystemExit(f"{command} exited with status {result.returncode}:\n{result.stderr}")
+        lines.append(command)
+        lines += [re.sub(r"  \(\d+(\.\d+)? s\)$", "", line) for line in result.stdout.splitlines()]
+    write_atomically(OUT / f"{name}.txt", "\n".join([*lines, ""]).encode())
+    print(f"wrote {OUT / name}.txt")
+
+
 def main() -> None:
     try:
         importlib.metadata.distribution("minigrad-mgu")
@@ -128,6 +144,7 @@ def main() -> None:
             "the example plugin is not installed: .venv/bin/pip install -e ./examples/plugin-minimal"
         ) from None
     run("installed", {})
+    gradchecks("gradcheck", [[], ["mgu", "--steps", "8"]])
     run("trace", {"MINIGRAD_TRACE_PLUGINS": "1"})
     with installed(BROKEN) as folder:
         run("broken", {"PYTHONPATH": folder})
