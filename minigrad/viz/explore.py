@@ -68,12 +68,11 @@ def explore(loss: Tensor, path: str | os.PathLike | None = None, *, max_nodes: i
     """
     from minigrad.viz.picture import layout  # graphviz is imported on first use, as for draw
 
-    _check(loss)
+    nodes = _walkable(loss)
     if path is not None:
         _html_path(path)  # before the work, not after
     graph, drawn = layout(loss, max_nodes=max_nodes)
     svg = svg_of(graph, str(path or "the explorer's picture"))
-    nodes = collect(loss)
     ids = {node: f"t{i}" for i, node in enumerate(nodes)}
     walk = _Walk(ids, {n: [ref() for ref in n._backward.outputs] for n in nodes if type(n._backward) is Joint})
     backward_walk(loss, np.ones_like(loss.data), watch=walk)
@@ -103,8 +102,8 @@ def _html_path(path: str | os.PathLike) -> Path:
     return Path(path)
 
 
-def _check(loss: Any) -> None:
-    """A clear error, before anything happens, for what explore cannot walk."""
+def _walkable(loss: Any) -> list[Tensor]:
+    """The tensors of ``loss``'s graph; a clear error, before anything happens, for what explore cannot walk."""
     if not isinstance(loss, Tensor):
         raise TypeError(f"explore: expected a one-element Tensor (a loss), got {type(loss).__name__}")
     if loss.size != 1:
@@ -114,9 +113,11 @@ def _check(loss: Any) -> None:
     if loss.op is None or not loss.requires_grad:
         raise ValueError("explore: the tensor has no graph (it was not computed from anything that requires grad); "
                          "expected a loss computed from parameters")  # fmt: skip
-    if any(n.op is not None and n._backward is None for n in collect(loss)):
+    nodes = collect(loss)
+    if any(n.op is not None and n._backward is None for n in nodes):
         raise GraphFreedError("explore: the graph was freed by backward(); explore runs the backward pass itself, "
                               "so call it instead of loss.backward()")  # fmt: skip
+    return nodes
 
 
 def _default_title(loss: Tensor, nodes: list[Tensor]) -> str:
@@ -234,7 +235,8 @@ def summary(array: Any) -> dict:
         if a.ndim == 2:
             values = [values[i * a.shape[1] : (i + 1) * a.shape[1]] for i in range(a.shape[0])]
         return {**shown, "values": values[0] if a.ndim == 0 else values}
-    return {**shown, "min": _number(flat.min()), "max": _number(flat.max()), "head": [_number(v) for v in flat[:6].tolist()]}
+    head = [_number(v) for v in flat[:6].tolist()]
+    return {**shown, "min": _number(flat.min()), "max": _number(flat.max()), "head": head}
 
 
 def _norm(array: np.ndarray) -> float:
