@@ -1,10 +1,11 @@
 """Why LSTM and GRU exist, measured: gradient flow on remember-the-first-input.
 
-The lecture's example: a long passage that begins with 佳佳 and ends "大家都夸奖了___":
-the blank is the name itself, so the network must remember who was named at the start. ``remember_first_data`` makes that
-task: the first input names one of a few people, the rest are filler words, and the
-answer at the last step is the name. ``run_experiment`` measures ‖∂loss/∂h_t‖ for a
-cell at initialisation, trains it, and measures again; ``minigrad gradflow`` plots it.
+The lecture's example: a long passage that begins with 佳佳 and ends "大家都夸奖了___": the
+blank is the name itself, so the network must remember who was named at the start.
+``remember_first_data`` makes that task: the first input names one of a few people, the rest
+are filler words, and the answer at the last step is the name. ``run_experiment`` measures
+‖∂loss/∂h_t‖ for a cell at initialisation, trains it, and measures again; ``minigrad
+gradflow`` plots it.
 """
 
 from __future__ import annotations
