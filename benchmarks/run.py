@@ -89,6 +89,27 @@ def minigrad_step(cell: str, x: np.ndarray, y: np.ndarray, dtype: type) -> tuple
     return step, layer
 
 
+def jitted_step(layer: mg.nn.Module, x: np.ndarray, y: np.ndarray) -> Callable[[], dict] | None:
+    """The same training step through ``mg.jit``: recorded on its first call, replayed after."""
+    if not hasattr(mg, "jit"):
+        return None
+    x_tensor = mg.tensor(x)
+
+    @mg.jit
+    def train_step(inputs: mg.Tensor) -> mg.Tensor:
+        layer.zero_grad()
+        output, _ = layer(inputs)
+        loss = mg.nn.mse_loss(output[:, -1], y)
+        loss.backward()
+        return loss
+
+    def step() -> dict:
+        train_step(x_tensor)
+        return {name: p.grad for name, p in layer.named_parameters()}
+
+    return step
+
+
 def floor_for(cell: str, layer: mg.nn.Module, x: np.ndarray, y: np.ndarray) -> Floor:
     """Our hand-written floor on the layer's weights (its buffers allocated here, not in the step)."""
     w = {name: p.data for name, p in layer.named_parameters()}
@@ -169,7 +190,10 @@ def _torch_gru_step(torch, x, h, w_ih, w_hh, b_ih, b_hh):
 TORCH_OPS_STEP = {"rnn": _torch_rnn_step, "lstm": _torch_lstm_step, "gru": _torch_gru_step}
 
 
-def torch_row(cell: str, dtype: type, batch: int, steps: int, hidden: int, floor_seconds: float) -> str:
+TORCH_NAMES = ("torch fused layer", "torch cell in a Python loop", "torch ops in a Python loop")
+
+
+def torch_ratios(cell: str, dtype: type, batch: int, steps: int, hidden: int, floor_seconds: float) -> dict:
     """PyTorch's ratios to the floor timed in this process, torch measured in a process of its
     own: once torch has run, its idle OpenMP threads keep spinning and slow NumPy's BLAS
     threads in the same process, the floor's included."""
@@ -178,9 +202,9 @@ def torch_row(cell: str, dtype: type, batch: int, steps: int, hidden: int, floor
     command = [sys.executable, __file__, "--torch-row", cell, np.dtype(dtype).name, str(batch), str(steps), str(hidden)]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0 or not result.stdout.strip():
-        return ""
+        return {}
     timings = [line.rsplit(" ", 1) for line in result.stdout.strip().splitlines()]
-    return "; ".join(f"{name} {float(seconds) / floor_seconds:.2f}x" for name, seconds in timings)
+    return {name: float(seconds) / floor_seconds for name, seconds in timings}
 
 
 def torch_row_here(cell: str, dtype_name: str, batch: int, steps: int, hidden: int) -> None:
@@ -207,25 +231,30 @@ def check_same_gradients(ours: dict, expected: dict, dtype: type, label: str) ->
 
 
 def training_rows(configs: list[tuple], with_torch: bool) -> list[str]:
+    """One row per configuration: the floor's milliseconds and every other step's time over it."""
     rows = []
     for cell, dtype, batch, steps, hidden in configs:
         rng = np.random.default_rng(0)
         x = rng.normal(size=(batch, steps, INPUT)).astype(dtype)
         y = rng.normal(size=(batch, hidden)).astype(dtype)
-        ours, layer = minigrad_step(cell, x, y, dtype)
+        eager, layer = minigrad_step(cell, x, y, dtype)
         floor = floor_for(cell, layer, x, y)
         label = f"{cell} {np.dtype(dtype).name} B={batch} T={steps} H={hidden}"
-        check_same_gradients(ours(), floor.torch_grads(floor.step()), dtype, f"{label}: minigrad against the floor")
-        budget = 1.5 if hidden < 512 else 4.0
-        times = alternate([floor.step, ours], budget=budget)
-        others = (
-            torch_row(cell, dtype, batch, steps, hidden, times[0])
-            if with_torch and steps == 32 and hidden == 128
-            else ""
-        )
+        expected = floor.torch_grads(floor.step())
+        check_same_gradients(eager(), expected, dtype, f"{label}: minigrad against the floor")
+        steps_timed = [floor.step, eager]
+        jitted = jitted_step(layer, x, y)
+        if jitted is not None:
+            check_same_gradients(jitted(), expected, dtype, f"{label}: mg.jit against the floor")
+            check_same_gradients(jitted(), expected, dtype, f"{label}: mg.jit replayed against the floor")
+            steps_timed.append(jitted)
+        times = alternate(steps_timed, budget=1.5 if hidden < 512 else 4.0)
+        jit_text = f"**{times[2] / times[0]:.2f}x**" if jitted is not None else "-"
+        torch = torch_ratios(cell, dtype, batch, steps, hidden, times[0]) if with_torch else {}
+        torch_text = " | ".join(f"{torch[name]:.2f}x" if name in torch else "-" for name in TORCH_NAMES)
         rows.append(
-            f"| {cell} | {np.dtype(dtype).name} | {batch} | {steps} | {hidden} | {times[0] * 1e3:.2f} | "
-            f"{times[1] * 1e3:.2f} | **{times[1] / times[0]:.2f}x** | {others or '-'} |"
+            f"| {cell} | {np.dtype(dtype).name} | {batch} | {hidden} | {times[0] * 1e3:.2f} | "
+            f"**{times[1] / times[0]:.2f}x** | {jit_text} | {torch_text} |"
         )
         print(rows[-1], flush=True)
     return rows
@@ -286,8 +315,8 @@ def reference_rows(reference: object, configs: list[tuple]) -> tuple[list[str], 
 # -- per-op overhead and long sequences -----------------------------------------------------
 
 
-def per_op_overhead() -> tuple[float, float]:
-    """Elementwise add of two 4x4 arrays, forward and backward: NumPy by hand vs minigrad."""
+def per_op_overhead() -> dict[str, float]:
+    """Elementwise add of two 4x4 arrays, forward and backward: NumPy by hand, minigrad, mg.jit."""
     a_data, b_data = np.random.rand(4, 4), np.random.rand(4, 4)
     seed = np.ones((4, 4))
 
@@ -302,34 +331,43 @@ def per_op_overhead() -> tuple[float, float]:
         a.grad = b.grad = None
         (a + b).backward(seed)
 
-    return tuple(alternate([by_hand, with_minigrad], budget=2.0, rounds=7))  # type: ignore[return-value]
+    functions = {"NumPy by hand": by_hand, "minigrad": with_minigrad}
+    if hasattr(mg, "jit"):
+        functions["mg.jit"] = mg.jit(with_minigrad)
+    return dict(zip(functions, alternate(list(functions.values()), budget=2.0, rounds=7)))
 
 
-def long_sequence(steps: int, batch: int = 8, hidden: int = 32, repeats: int = 3) -> tuple[float, float, int]:
-    """One RNN training step over a long sequence: seconds (the median of ``repeats`` untraced
-    runs: tracemalloc slows every allocation), the hand-written floor's seconds on the same
-    weights, and minigrad's peak traced memory in bytes (one more run)."""
-    mg.manual_seed(0)
-    layer = mg.nn.Recurrent("rnn", INPUT, hidden)
-    x = mg.tensor(np.random.default_rng(0).normal(size=(batch, steps, INPUT)))
-    y = np.zeros((batch, hidden))
-
-    def step() -> None:
-        output, _ = layer(x)
-        mg.nn.mse_loss(output[:, -1], y).backward()
-
-    floor = floor_for("rnn", layer, x.data, y).step
-    times: list[list[float]] = [[], []]
-    for _ in range(repeats):
-        for f, spent in zip((step, floor), times):
-            start = time.perf_counter()
-            f()
-            spent.append(time.perf_counter() - start)
+def peak_bytes(run: Callable[[], object]) -> int:
+    """Peak memory traced while ``run`` runs (tracemalloc sees NumPy's array buffers)."""
     tracemalloc.start()
-    step()
+    run()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return float(np.median(times[0])), float(np.median(times[1])), peak
+    return peak
+
+
+def sequence_step(cell: str, batch: int, steps: int, hidden: int) -> dict[str, tuple[float, int]]:
+    """One training step over ``steps`` steps: seconds (median of 3 untraced runs: tracemalloc
+    slows every allocation) and peak memory, for the floor, minigrad and mg.jit. The floor's
+    memory counts its buffers, made when it is built: building is part of its traced run."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(batch, steps, INPUT))
+    y = np.zeros((batch, hidden))
+    eager, layer = minigrad_step(cell, x, y, np.float64)
+    runs = {"floor": lambda: floor_for(cell, layer, x, y).step(), "minigrad": eager}
+    floor = floor_for(cell, layer, x, y)
+    timed = {"floor": floor.step, "minigrad": eager}
+    jitted = jitted_step(layer, x, y)
+    if jitted is not None:
+        jitted()  # the recording call: replays follow
+        runs["mg.jit"] = timed["mg.jit"] = jitted
+    seconds: dict[str, list[float]] = {name: [] for name in timed}
+    for _ in range(3):
+        for name, f in timed.items():
+            start = time.perf_counter()
+            f()
+            seconds[name].append(time.perf_counter() - start)
+    return {name: (float(np.median(seconds[name])), peak_bytes(runs[name])) for name in timed}
 
 
 def main() -> None:
@@ -352,16 +390,15 @@ def main() -> None:
     except importlib.metadata.PackageNotFoundError:
         torch_version = "PyTorch not installed"
     if args.quick:
-        configs = [(c, d, b, 32, 128) for c in ("lstm",) for d in (np.float32, np.float64) for b in (1, 32)]
+        configs = [("lstm", d, b, 32, 128) for d in (np.float32, np.float64) for b in (1, 32)]
         reference_configs = [(d, b, 32, 128) for d in (np.float32, np.float64) for b in (1, 32)]
     else:
         configs = [
-            (c, d, b, t, h)
+            (c, d, b, 32, h)
             for c in ("rnn", "lstm", "gru")
-            for d in (np.float32, np.float64)
+            for h in (128, 512)
             for b in (1, 32)
-            for t in (4, 32, 128)
-            for h in (16, 128, 512)
+            for d in (np.float32, np.float64)
         ]
         reference_configs = [(d, b, 32, h) for d in (np.float32, np.float64) for b in (1, 32) for h in (128, 512)]
     reference = load_reference()
@@ -389,45 +426,78 @@ def main() -> None:
         reference_section = [f"Not checked: the reference floor {REFERENCE} is absent."]
         print(reference_section[0])
     header = [
-        "| cell | dtype | batch | steps | hidden | floor ms | minigrad ms | minigrad / floor | PyTorch / floor |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| cell | dtype | batch | hidden | floor ms | minigrad / floor | mg.jit / floor | "
+        + " | ".join(f"{name} / floor" for name in TORCH_NAMES) + " |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     print("\n".join(header), flush=True)
     rows = training_rows(configs, with_torch=True)
-    hand, ours = per_op_overhead()
-    short_seconds, short_floor, short_peak = long_sequence(1_000)
-    long_seconds, long_floor, long_peak = long_sequence(10_000)
+    overhead = per_op_overhead()
+    hand = overhead["NumPy by hand"]
+    overhead_rows = [
+        f"| 4x4 add, forward + backward: {name} | {seconds * 1e6:.2f} µs"
+        + (f" ({seconds / hand:.1f}x by hand)" if name != "NumPy by hand" else "") + " |"
+        for name, seconds in overhead.items()
+    ]
+    short, long = sequence_step("rnn", 8, 1_000, 32), sequence_step("rnn", 8, 10_000, 32)
+    sequence_rows = [
+        f"| {name} | {short[name][0]:.3f} s, {short[name][1] / 2**20:.1f} MiB | "
+        f"{long[name][0]:.3f} s, {long[name][1] / 2**20:.1f} MiB | "
+        f"time {long[name][0] / short[name][0]:.1f}x, memory {long[name][1] / short[name][1]:.1f}x |"
+        for name in short
+    ]
+    memory = {cell: sequence_step(cell, 32, 128, 128) for cell in ("rnn", "lstm", "gru")}
+    memory_rows = [
+        f"| {cell} | " + " | ".join(
+            f"{found[name][1] / 2**20:.1f} MiB ({found[name][1] / found['floor'][1]:.2f}x)" if name in found else "-"
+            for name in ("floor", "minigrad", "mg.jit")
+        ) + " |"
+        for cell, found in memory.items()
+    ]
     lines = [
         "# Benchmark results",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores; Python {sys.version.split()[0]}; "
         f"NumPy {np.__version__} ({blas_threads()}); minigrad {mg.__version__}; {torch_version}.",
-        f"Command: `{' '.join(['python', 'benchmarks/run.py', *sys.argv[1:]])}`. Input size {INPUT}; "
-        "a training step is forward, MSE of the last step, backward through time, the weights' gradients read.",
+        f"Command: `{' '.join(['python', 'benchmarks/run.py', *sys.argv[1:]])}`. Input size {INPUT}, "
+        "T = 32 steps; a training step is forward, MSE of the last step, backward through time, the weights' "
+        "gradients read. Each ratio is a median over rounds that time the floor and the others in turn.",
         "",
         "## The floor against the reference floor",
         "",
         *reference_section,
         "",
-        "## Training step against the hand-written NumPy floor",
+        "## Training step against the floor",
+        "",
+        "The floor is benchmarks/baselines.py (hand-written BPTT: time-major, buffers reused, `out=`). "
+        "minigrad is the eager engine; mg.jit is the same step recorded once and replayed.",
         "",
         *header,
         *rows,
         "",
-        "## Per-op overhead and long sequences",
+        "## Per-op overhead",
         "",
-        "| benchmark | value |",
+        "| benchmark | time |",
         "|---|---|",
-        f"| 4x4 add, forward + backward: NumPy by hand | {hand * 1e6:.2f} µs |",
-        f"| 4x4 add, forward + backward: minigrad | {ours * 1e6:.2f} µs ({ours / hand:.1f}x) |",
-        f"| RNN step, batch 8, hidden 32, 1,000 steps | {short_seconds:.3f} s, peak {short_peak / 2**20:.1f} MiB |",
-        f"| RNN step, batch 8, hidden 32, 10,000 steps | {long_seconds:.3f} s, peak {long_peak / 2**20:.1f} MiB |",
-        f"| 10,000 / 1,000 steps | time {long_seconds / short_seconds:.1f}x (hand-written floor: "
-        f"{long_floor / short_floor:.1f}x), memory {long_peak / short_peak:.1f}x (linear: 10x) |",
+        *overhead_rows,
+        "",
+        "## 1,000 against 10,000 steps (RNN, batch 8, hidden 32, float64)",
+        "",
+        "| step | 1,000 steps | 10,000 steps | 10,000 / 1,000 (linear: 10x) |",
+        "|---|---|---|---|",
+        *sequence_rows,
+        "",
+        "## Peak memory of a training step (batch 32, T = 128, hidden 128, float64)",
+        "",
+        "Traced with tracemalloc; the floor's includes its buffers, allocated when it is built.",
+        "",
+        "| cell | floor | minigrad | mg.jit |",
+        "|---|---|---|---|",
+        *memory_rows,
         "",
     ]
     text = "\n".join(lines)
-    print("\n".join(lines[-9:]))
+    print("\n".join(lines[lines.index("## Per-op overhead"):]))
     target = Path(__file__).with_name("results.md" if not args.quick else "results-quick.md")
     partial = target.with_suffix(".md.partial")
     partial.write_text(text)
