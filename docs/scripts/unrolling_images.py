@@ -1,20 +1,26 @@
 """Every picture of docs/unrolling.md, written into docs/images/unrolling/.
 
     .venv/bin/python docs/scripts/unrolling_images.py        (or: make docs-images)
+    .venv/bin/python docs/scripts/unrolling_images.py --no-training   (the pictures and listings only)
 
 Seeded, so every run draws the same graphs. The pictures that a ``minigrad graph ...``
 command can draw are made with that command's own defaults (``graph_command``); the
 others are built here, in the lecture's names (``echo_rnn``, ``binary_subtraction``).
-Last, ``minigrad gradflow`` trains three cells and prints its table. Every number the page
-quotes is in a transcript written here (``*.txt``), which the page includes.
+Beside each picture of sections 3 to 6 a listing (``*_nodes.txt``, ``lstm_collapsed.txt``)
+says what it holds: its parameters, boxes and nodes with their labels, its op counts. Last,
+``minigrad gradflow`` trains three cells and prints its table. Every number the page quotes is
+in a transcript written here (``*.txt``), which the page includes.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import os
+import re
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +28,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import cli
+from minigrad.viz.tape import box_order, collect, display_name, kind, shape_text, step_key
 
 DOCS = Path(__file__).resolve().parent.parent
 OUT = DOCS / "images" / "unrolling"
@@ -188,7 +195,111 @@ def at_initialisation(steps: int = 50, hidden_size: int = 32, seed: int = 0) -> 
                 print(f"  mean forget gate f_t {np.mean(forget):.2f}")
 
 
+# --- what each picture holds, counted: the node lists the page quotes ----------------------
+
+
+def shape_label(node: mg.Tensor) -> str:
+    """A node as the picture labels it: its op (or "constant") and shape, and its name if it has one."""
+    label = f"{node.op or 'constant'} {shape_text(node)}"
+    name = display_name(node)
+    return f"{label} ({name})" if name else label
+
+
+def node_listing(loss: mg.Tensor, steps_shown: int = 1) -> None:
+    """Print what the unrolled picture of ``loss`` holds, with the labels the picture gives:
+    the parameters, the nodes outside every step's box, the boxes, and the nodes of the first
+    ``steps_shown`` boxes of each layer and direction in the order they were made. Constants
+    and parameters are the picture's too; an op is counted as the picture counts ops (a
+    parameter's transpose is drawn as the parameter itself)."""
+    nodes = collect(loss)
+    drawn = [n for n in nodes if not (n.op == "transpose" and kind(n.parents[0]) == "parameter")]
+    boxes: dict = {}
+    outside = []
+    for node in drawn:
+        key = step_key(node)
+        (boxes.setdefault(key, []) if key is not None else outside).append(node)
+    parameters = [n for n in outside if kind(n) == "parameter"]
+    print(f"{sum(kind(n) == 'op' for n in drawn)} ops in {len(boxes)} step boxes and outside them")
+    print("parameters: " + ", ".join(f"{p.name} {shape_text(p)}" for p in parameters))
+    rest = [n for n in outside if kind(n) != "parameter"]
+    print("outside every box: " + ", ".join(shape_label(n) for n in rest))
+    shown: dict = {}
+    several = len({key[:2] for key in boxes}) > 1  # label boxes with their layer and direction too
+    for key in sorted(boxes, key=box_order):
+        members = boxes[key]
+        group = key[:2]
+        shown[group] = shown.get(group, 0) + 1
+        ops = sum(kind(n) == "op" for n in members)
+        label = f"t = {key.step}" + (f" · layer {key.layer} · {key.direction}" if several else "")
+        if shown[group] <= steps_shown:
+            print(f"{label}, {ops} ops: " + ", ".join(shape_label(n) for n in members))
+        else:
+            print(f"{label}, {ops} ops")
+    between = sum(
+        1 for n in drawn for p in n.parents
+        if (a := step_key(p)) is not None and (b := step_key(n)) is not None and a != b
+    )
+    print(f"edges from one box into another (red): {between}")
+
+
+def collapsed_counts(loss: mg.Tensor, max_nodes: int) -> None:
+    """What the collapsed picture says: its title (the op count against ``max_nodes``) and each
+    step box's count, as ``mg.viz.draw`` computes them."""
+    nodes = collect(loss)
+    ops = sum(kind(n) == "op" and not (n.op == "transpose" and kind(n.parents[0]) == "parameter") for n in nodes)
+    print(f"max_nodes {max_nodes}; the picture has {ops} ops, so each time step is drawn as one node")
+    per_step: dict = {}
+    for node in nodes:
+        if (key := step_key(node)) is not None and node.op:
+            per_step.setdefault(key, Counter())[node.op] += 1
+    runs: list[tuple[list[int], Counter]] = []  # consecutive steps with the same ops, printed once
+    for key in sorted(per_step, key=box_order):
+        if runs and runs[-1][1] == per_step[key]:
+            runs[-1][0].append(key.step)
+        else:
+            runs.append(([key.step], per_step[key]))
+    for steps, counts in runs:
+        which = f"t = {steps[0]}" if len(steps) == 1 else f"t = {steps[0]} to {steps[-1]}, each"
+        print(f"{which}: {sum(counts.values())} ops, " + ", ".join(f"{op} ×{n}" for op, n in sorted(counts.items())))
+    outside = sum(1 for n in nodes if n.op and step_key(n) is None)
+    print(f"outside the steps: {outside} ops")
+
+
+def boxes_left_to_right(svg: Path) -> None:
+    """The step boxes of each row of a rendered picture, in the order Graphviz placed them,
+    left to right (a box's title is the cluster's name: cluster_step_l{layer}_{direction}_t{step})."""
+    text = svg.read_text(encoding="utf-8")
+    found = re.findall(r"<title>cluster_step_l(\d+)_(\w+?)_t(\d+)</title>\s*<path[^>]*d=\"M([-\d.]+)", text)
+    found += re.findall(r"<title>cluster_step_l(\d+)_(\w+?)_t(\d+)</title>\s*<polygon[^>]*points=\"([-\d.]+)", text)
+    rows: dict = {}
+    for layer, direction, step, x in found:
+        rows.setdefault((int(layer), direction), []).append((float(x), int(step)))
+    for (layer, direction), boxes in sorted(rows.items()):
+        order = ", ".join(f"t = {step}" for _, step in sorted(boxes))
+        print(f"left to right in the picture, layer {layer} · {direction}: {order}")
+
+
+def graph_listing(command: str, name: str, collapsed: bool = False, picture: str | None = None) -> None:
+    """The listing of what ``minigrad graph ARGS`` draws, the loss rebuilt as the command builds
+    it; ``collapsed``: the counts of the collapsed view (at the command's --max-nodes);
+    ``picture``: the rendered SVG whose step boxes to list left to right."""
+    args = cli.build_parser().parse_args(["graph", *command.split(), "-o", "unused.svg"])
+    loss = cli.example("graph", args, cli.FORMATS)()
+    with transcript(name):
+        print(f"$ minigrad graph {command}")
+        if collapsed:
+            collapsed_counts(loss, args.max_nodes)
+        else:
+            node_listing(loss)
+        if picture:
+            boxes_left_to_right(OUT / picture)
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description="Every picture and transcript of docs/unrolling.md.")
+    parser.add_argument("--no-training", action="store_true",
+                        help="leave out section 7's gradflow run (it trains three cells), keep its files")
+    options = parser.parse_args()
     start = time.perf_counter()
     OUT.mkdir(parents=True, exist_ok=True)
 
@@ -200,12 +311,20 @@ def main() -> None:
     save(mg.viz.draw(binary_subtraction(), grad=True), "subtraction_grad.svg")
     with transcript("subtraction_grad.txt"):
         subtraction_gradients()
+    with transcript("subtraction_nodes.txt"):
+        node_listing(binary_subtraction())
 
     graph_command("lstm --steps 3", "lstm_unrolled.svg")
     graph_command("lstm --steps 3 --folded", "lstm_folded.svg")
+    graph_listing("lstm --steps 3", "lstm_nodes.txt")
     graph_command("rnn --steps 3 --layers 2 --bidirectional", "bidirectional.svg")
+    graph_listing("rnn --steps 3 --layers 2 --bidirectional", "bidirectional_nodes.txt", picture="bidirectional.svg")
     graph_command("lstm --steps 16", "lstm_collapsed.svg")
+    graph_listing("lstm --steps 16", "lstm_collapsed.txt", collapsed=True)
 
+    if options.no_training:
+        print(f"\n{time.perf_counter() - start:.1f} s")
+        return
     # (e) gradient flow: the command line itself, which prints its table
     flow = ["gradflow", "--steps", "50", "--iterations", "300", "--quiet", "-o"]
     with transcript("gradflow.txt"):
