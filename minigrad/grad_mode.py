@@ -17,6 +17,7 @@ class _ThreadState(threading.local):
 
     def __init__(self) -> None:
         self.grad_enabled, self.tags, self.detect_anomaly = True, MappingProxyType({}), False
+        self.recorder = None  # mg.jit's recorder while it records a call in this thread (jit.py); None otherwise
 
 
 state = _ThreadState()  # read by every op (autograd.primitive)

@@ -6,8 +6,9 @@ def primitive(forward: Callable[..., tuple[Any, Callable]]) -> Callable[..., Any
 
     def op(*inputs: Any, **params: Any) -> Any:
         tensors = tuple([x if isinstance(x, Node) else Node.result_type(x) for x in inputs])  # numbers: constants
+        call = forward if state.recorder is None else state.recorder(forward, params, tensors)  # mg.jit, this thread
         try:
-            out, backward = forward(*[t.data for t in tensors], **params)
+            out, backward = call(*[t.data for t in tensors], **params)
         except (ValueError, IndexError) as error:  # NumPy's complaint, said with the op and the shapes
             raise op_error(name, [t.shape for t in tensors], error) from None
         if state.detect_anomaly:
