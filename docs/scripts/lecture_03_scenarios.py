@@ -31,8 +31,12 @@ LECTURE = [
     ("时间步 (time steps)", "2", "4", "用户指定参数 (set by the user)"),
     ("网络输出类别 (kind of output)", "回归 (regression)", "二分类 (two classes)", "多分类 (several classes)"),
     ("分类函数 (classification function)", "无 (none)", "Logistic函数", "Softmax函数"),
-    ("损失函数 (loss)", "均方差 (mean squared error)", "二分类交叉熵 (binary cross-entropy)",
-     "多分类交叉熵 (cross-entropy)"),
+    (
+        "损失函数 (loss)",
+        "均方差 (mean squared error)",
+        "二分类交叉熵 (binary cross-entropy)",
+        "多分类交叉熵 (cross-entropy)",
+    ),
     ("时间步输出 (outputs at)", "最后一个 (the last step)", "每一个 (every step)", "最后一个 (the last step)"),
     ("批大小 (batch size)", "1", "1", "用户指定参数 (set by the user)"),
     ("有无偏移值 (biases)", "有 (yes)", "无 (no)", "有 (yes)"),
@@ -55,6 +59,7 @@ def loss_called(task: mg.Task, model: mg.nn.Module, batch) -> str:
         def loss(*args, **kwargs):
             called.append(name)
             return real(*args, **kwargs)
+
         return loss
 
     # The tasks look the loss up as mg.nn.NAME when they call it, so a stand-in there sees the call.
@@ -91,8 +96,10 @@ def describe(name: str, options: dict) -> list[str]:
 
 def table() -> str:
     ours = [describe(name, options) for name, options in TASKS]
-    header = "| | echo: the lecture | `echo` | subtraction: the lecture | `binary-subtraction` " \
-             "| PM2.5: the lecture | `pm25 --mode classify` |"
+    header = (
+        "| | echo: the lecture | `echo` | subtraction: the lecture | `binary-subtraction` "
+        "| PM2.5: the lecture | `pm25 --mode classify` |"
+    )
     lines = [header, "|---" * 7 + "|"]
     for index, (row, *lecture) in enumerate(LECTURE):
         cells = [cell for pair in zip(lecture, (column[index] for column in ours)) for cell in pair]

@@ -45,14 +45,15 @@ def answers(model: mg.nn.Module, signal: list[float]) -> np.ndarray:
 
 def table(metrics: dict, network: np.ndarray) -> str:
     """The lecture's two rows, our network's row, and the gap between it and Y."""
+
     def row(label: str, values) -> str:
         return f"| {label} | " + " | ".join(values) + " |"
 
     lines = [
         row("时刻 (time)", [f"t{t}" for t in range(1, len(LECTURE_X) + 1)]),
         row("---", ["---:"] * len(LECTURE_X)),
-        row("发射随机信号X (signal sent, the lecture)", [f"{x:.2f}" for x in LECTURE_X]),
-        row("接收回波信号Y (echo received, the lecture)", [f"{y:.2f}" for y in LECTURE_Y]),
+        row("发射随机信号X (signal sent, the lecture)", [f"{x:g}" for x in LECTURE_X]),
+        row("接收回波信号Y (echo received, the lecture)", [f"{y:g}" for y in LECTURE_Y]),
         row("minigrad's echo network", [f"{z:.3f}" for z in network]),
         row("network − Y", [f"{round(z - y, 3) + 0.0:+.3f}" for z, y in zip(network, LECTURE_Y)]),  # + 0.0: no "-0.000"
     ]
