@@ -72,18 +72,27 @@ def _fetch(path: Path) -> None:
         raise KatexError(f"npm is needed once to fetch KaTeX {VERSION} for the site's math: apt-get install npm")
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent) as folder:
-        command = [npm, "pack", f"katex@{VERSION}", "--pack-destination", folder, "--ignore-scripts", "--silent"]
+        command = [npm, "pack", f"katex@{VERSION}", "--pack-destination", folder, "--loglevel=error"]
+        command.append("--ignore-scripts")  # take the files only; run nothing from the package
         try:
-            done = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=300)
+            done = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=300, check=False)
         except subprocess.TimeoutExpired:
             raise KatexError(f"npm pack katex@{VERSION} did not finish in 300 seconds") from None
         fetched = Path(folder) / path.name
         if done.returncode != 0 or not fetched.exists():
-            reason = (done.stderr.strip().splitlines() or ["no message"])[-1]
-            raise KatexError(f"npm pack katex@{VERSION} failed: {reason}")
+            raise KatexError(f"npm pack katex@{VERSION} failed: {_npm_reason(done.stderr)}")
         if integrity(fetched) != INTEGRITY:
             raise KatexError(f"the KaTeX {VERSION} that npm fetched does not match the pinned hash")
         os.replace(fetched, path)
+
+
+def _npm_reason(stderr: str) -> str:
+    """npm's own one-line reason from its error output (which also gives a code and a log file)."""
+    for line in stderr.splitlines():
+        text = line.removeprefix("npm error").removeprefix("npm ERR!").strip()
+        if text and not text.startswith(("code ", "A complete log")):
+            return text
+    return "npm gave no reason"
 
 
 def site_files() -> dict[str, bytes]:

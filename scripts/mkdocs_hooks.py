@@ -7,11 +7,10 @@ the reader's browser. scripts/katex.py fetches and checks the package (once, int
 
 from __future__ import annotations
 
+import katex  # scripts/katex.py: MkDocs puts a hook's own folder on the import path while loading it
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
-
-import katex  # scripts/katex.py: MkDocs puts a hook's own folder on the import path while loading it
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
