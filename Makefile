@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.installed-docs
 EXAMPLES := $(sort $(wildcard examples/[0-9][0-9]_*.py))
 
-.PHONY: install demo test bench docs docs-serve docs-images examples clean
+.PHONY: install demo test bench docs docs-serve docs-images examples notebooks clean
 
 install: $(STAMP)
 
@@ -35,6 +35,12 @@ bench: $(STAMP)
 # The tutorial's scripts, one per page: `make examples EXAMPLES_ARGS=--smoke` trains for seconds only.
 examples: $(STAMP)
 	@set -e; for script in $(EXAMPLES); do echo "== $$script"; $(PY) $$script $(EXAMPLES_ARGS); done
+
+# The same scripts as notebooks, notebooks/NN_*.ipynb, stored with their outputs: converted by jupytext
+# and run in full (minutes for pages 6 and 8). NOTEBOOKS_ARGS="05 --smoke" runs page 5 in smoke mode into a
+# temporary folder; NOTEBOOKS_ARGS=--check only checks that the stored notebooks match their scripts.
+notebooks: $(STAMP)
+	$(PY) scripts/notebooks.py $(NOTEBOOKS_ARGS)
 
 # Every picture on the pages: docs/scripts/*.py, then each example into docs/images/NN/.
 docs-images: $(STAMP)

@@ -10,6 +10,7 @@
     .venv/bin/python examples/01_feedforward_to_recurrent.py [--out DIR] [--smoke]
 """
 
+# %%
 import numpy as np
 from _common import Example, plt
 
@@ -20,6 +21,10 @@ ex = Example(1, __doc__)
 HIDDEN = 2
 
 
+# %% [markdown]
+# The lecture's network, and the same net with the edge between steps left out:
+
+# %%
 # --8<-- [start:net]
 class LectureNet(mg.nn.Module):
     """The lecture's notation: h_t = x_t·U (+ s_{t-1}·W) + b_u, s_t = tanh(h_t), z_t = s_t·V + b_v."""
@@ -57,6 +62,11 @@ class LectureNet(mg.nn.Module):
 # --8<-- [end:net]
 
 
+# %% [markdown]
+# The echo task's data, and its loss summed over the steps:
+
+
+# %%
 def echo_data(rng, batch, steps=3):
     """A random signal and its echo: y_t = x_{t-1}, and y_1 = 0 (silence before the signal)."""
     x = rng.uniform(0, 1, (batch, steps, 1))
@@ -80,7 +90,10 @@ def echo_loss(net, x, y):
 # --8<-- [end:loss]
 
 
-# --- 1 and 2: the pictures ------------------------------------------------------------------------
+# %% [markdown]
+# ## 1 and 2. The two nets unrolled, and the recurrent one folded
+
+# %%
 data_rng = np.random.default_rng(0)
 x_one, y_one = echo_data(data_rng, 1)
 mg.manual_seed(0)
@@ -89,7 +102,10 @@ ex.graph(mg.viz.draw(echo_loss(feedforward, x_one, y_one)), "feedforward_unrolle
 ex.graph(mg.viz.draw(echo_loss(recurrent, x_one, y_one)), "recurrent_unrolled.svg")
 ex.graph(mg.viz.draw(echo_loss(recurrent, x_one, y_one), folded=True), "recurrent_folded.svg")
 
-# --- 3: train both on the echo task -----------------------------------------------------------------
+# %% [markdown]
+# ## 3. Both nets trained on the echo task
+
+# %%
 iterations = ex.pick(600, 60)
 with ex.transcript("echo.txt"):
     curves = {}
@@ -112,6 +128,7 @@ with ex.transcript("echo.txt"):
         r2 = mg.r2_score(z, y)
         print(f"{label:>12}: loss {curves[label][-1]:.4f} after {iterations} updates, test R² {r2:.3f}")
 
+# %%
 figure, axis = plt.subplots(figsize=(6, 3.2))
 for label, curve in curves.items():
     axis.plot(curve, label=label)
@@ -120,7 +137,10 @@ axis.set(xlabel="update (batch of 32 sequences)", ylabel="loss", yscale="log",
 axis.legend()
 ex.figure(figure, "echo_training.png")
 
-# --- 4: an LSTM, trained with the library's Trainer --------------------------------------------------
+# %% [markdown]
+# ## 4. An LSTM, trained with the library's Trainer
+
+# %%
 with ex.transcript("lstm.txt"):
     # --8<-- [start:lstm]
     Echo = mg.tasks()["echo"]  # the task plugin: data, model, loss, metric
@@ -130,6 +150,7 @@ with ex.transcript("lstm.txt"):
     print(f"LSTM on echo: test R² {metrics['r2']:.4f} after {metrics['epochs']} epochs ({metrics['seconds']:.1f} s)")
     # --8<-- [end:lstm]
 
+# %%
 # --8<-- [start:lstm-graph]
 model = trainer.model
 model.rnn.fuse_input = False  # x_t·U inside every step, as the lecture draws it

@@ -12,6 +12,7 @@ labelled with the lecture's letters.
     .venv/bin/python examples/02_four_structures.py [--out DIR] [--smoke]
 """
 
+# %%
 import numpy as np
 from _common import Example
 
@@ -21,6 +22,11 @@ ex = Example(2, __doc__)
 HIDDEN = 2
 
 
+# %% [markdown]
+# The parts every structure shares: the cell, the output layer, the loss at one step.
+
+
+# %%
 def rnn(label=""):
     """An mg.nn.RNN without biases, x_t·U inside every step (fuse_input=False) as the lecture draws it."""
     layer = mg.nn.RNN(1, HIDDEN, bias=False, fuse_input=False)
@@ -47,11 +53,17 @@ def total(losses):
     return loss
 
 
+# %%
 rng = np.random.default_rng(0)
 x = mg.tensor(rng.uniform(0, 1, (1, 3, 1)), name="x")  # one sequence of three steps
 y = [1.0, 0.0, 1.0]
 
 
+# %% [markdown]
+# ## The four structures, each a function that returns its loss
+
+
+# %%
 # --8<-- [start:one-to-many]
 def one_to_many(steps=3):
     """x_1 only; then a_t = σ(z_t) becomes x_{t+1} (generation: music, a caption, a name)."""
@@ -73,6 +85,7 @@ def one_to_many(steps=3):
 # --8<-- [end:one-to-many]
 
 
+# %%
 # --8<-- [start:many-to-one]
 def many_to_one():
     """An input at every step, one output from the last state (sentiment, a name's language)."""
@@ -84,6 +97,7 @@ def many_to_one():
 # --8<-- [end:many-to-one]
 
 
+# %%
 # --8<-- [start:many-to-many]
 def many_to_many():
     """An output at every step (binary subtraction: one bit of the difference per step)."""
@@ -99,6 +113,7 @@ def many_to_many():
 # --8<-- [end:many-to-many]
 
 
+# %%
 # --8<-- [start:encoder-decoder]
 def encoder_decoder(out_steps=2):
     """Read three steps, then write two (translation): an encoder cell, then a decoder cell with
@@ -123,6 +138,10 @@ def encoder_decoder(out_steps=2):
 # --8<-- [end:encoder-decoder]
 
 
+# %% [markdown]
+# ## Each drawn unrolled, then trained the same way: `backward()` from its loss
+
+# %%
 mg.manual_seed(0)
 for name, build in (
     ("one_to_many", one_to_many),

@@ -11,6 +11,7 @@
     .venv/bin/python examples/03_echo_and_subtraction.py [--out DIR] [--smoke]
 """
 
+# %%
 import numpy as np
 from _common import Example, plt
 
@@ -19,7 +20,10 @@ from minigrad.train import Trainer
 
 ex = Example(3, __doc__)
 
-# --- 1. echo ------------------------------------------------------------------------------------------
+# %% [markdown]
+# ## 1. Echo
+
+# %%
 # --8<-- [start:echo]
 Echo = mg.tasks()["echo"]
 echo = Echo(Echo.Config(epochs=ex.pick(20, 2)))  # an RNN, hidden size 4, 2 steps per example
@@ -27,6 +31,7 @@ trainer = Trainer(echo, progress=False)
 metrics = trainer.fit()
 # --8<-- [end:echo]
 
+# %%
 signal = np.random.default_rng(7).uniform(0, 1, 31)  # a fresh signal x_0 ... x_30
 windows = np.stack([signal[:-1], signal[1:]], axis=1)[:, :, None]  # (x_{t-1}, x_t) for t = 1 ... 30
 with mg.no_grad():
@@ -39,6 +44,7 @@ with ex.transcript("echo.txt"):
     for t in range(1, 9):
         print(f"{t:>3}  {signal[t]:6.3f}  {signal[t - 1]:13.3f}  {answer[t - 1]:8.3f}")
 
+# %%
 figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.2), gridspec_kw={"width_ratios": [2, 1]})
 steps = np.arange(1, 31)
 left.plot(steps, signal[1:], "o-", color="0.7", label="input x_t")
@@ -54,7 +60,10 @@ right.set(xlabel="epoch", ylabel="mean squared error", yscale="log", title="Trai
 right.legend()
 ex.figure(figure, "echo.png")
 
-# --- 2. binary subtraction ------------------------------------------------------------------------------
+# %% [markdown]
+# ## 2. Binary subtraction
+
+# %%
 # --8<-- [start:subtraction]
 Subtraction = mg.tasks()["binary-subtraction"]
 subtraction = Subtraction(Subtraction.Config(epochs=ex.pick(600, 20)))  # stops when all 136 pairs are right
@@ -62,6 +71,7 @@ trainer = Trainer(subtraction, progress=False)
 metrics = trainer.fit()
 # --8<-- [end:subtraction]
 
+# %%
 x, y = trainer.data["test"]  # every pair 0 <= b <= a <= 15
 with mg.no_grad():
     states, _ = trainer.model.rnn(mg.tensor(x))  # s_t for every pair and step: (136, 4, hidden)
@@ -99,6 +109,7 @@ with ex.transcript("subtraction.txt"):
         print(f"  unit {k}:  no borrow {none.min():+.2f} … {none.max():+.2f}   "
               f"borrow {borrow.min():+.2f} … {borrow.max():+.2f}   {'apart' if apart else 'overlapping'}")
 
+# %%
 figure, axis = plt.subplots(figsize=(7, 3.2))
 jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(s))
 for value, colour in ((0, "tab:blue"), (1, "tab:orange")):

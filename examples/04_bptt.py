@@ -17,6 +17,7 @@ step in NumPy, and by minigrad's backward() on the same network built from tenso
     .venv/bin/python examples/04_bptt.py [--out DIR] [--smoke]
 """
 
+# %%
 import numpy as np
 from _common import Example
 
@@ -35,7 +36,10 @@ def show(matrix):
     return np.array2string(matrix, precision=6, floatmode="fixed", sign="+").replace("\n", "\n" + " " * 22)
 
 
-# --- by hand: the forward pass, every value kept ----------------------------------------------------------
+# %% [markdown]
+# ## By hand: the forward pass, every value kept
+
+# %%
 # --8<-- [start:forward]
 s = {0: np.zeros((1, 2))}  # s_0 = 0
 h, z, a = {}, {}, {}
@@ -47,7 +51,10 @@ for t in range(1, T + 1):
 # --8<-- [end:forward]
 
 
-# --- by hand: the single-output case, the three steps written out ----------------------------------------
+# %% [markdown]
+# ## By hand: the single-output case, the three steps written out
+
+# %%
 # --8<-- [start:single]
 # L = ½ (a_3 - y_3)²; dL/dz_3 = a_3 - y_3, and tanh'(h_t) = 1 - s_t².
 # δ_t = dL/dh_t. Only step 3 has an output, so the earlier δ come back through W alone.
@@ -61,7 +68,10 @@ single_terms = {3: s[2].T @ delta_3, 2: s[1].T @ delta_2, 1: s[0].T @ delta_1}
 single_deltas = {1: delta_1, 2: delta_2, 3: delta_3}
 
 
-# --- by hand: the every-step case, as a loop from the last step to the first -----------------------------
+# %% [markdown]
+# ## By hand: the every-step case, as a loop from the last step to the first
+
+# %%
 # --8<-- [start:every]
 # L = Σ_t ½ (a_t - y_t)²: now s_t gets gradient from its own output *and* from step t + 1.
 delta = {T + 1: np.zeros((1, 2))}  # nothing comes back from after the last step
@@ -73,7 +83,10 @@ for t in range(T, 0, -1):
 # --8<-- [end:every]
 
 
-# --- by backward(): the same network from tensor ops -------------------------------------------------------
+# %% [markdown]
+# ## By backward(): the same network from tensor ops
+
+# %%
 # --8<-- [start:backward]
 def network(every_step):
     """Returns the loss and h_1 ... h_T, so that their gradients (the δ_t) can be asked for."""
@@ -109,6 +122,10 @@ mg.viz.explore(network(every_step=False)[0], ex.out / "explorer.html")  # the sa
 # --8<-- [end:explore]
 print(f"wrote {ex.out / 'explorer.html'}")
 
+# %% [markdown]
+# ## The single-output case: by hand against backward()
+
+# %%
 with ex.transcript("single_output.txt"):
     print("single output, L = ½ (a_3 - y_3)²")
     for t in (3, 2, 1):
@@ -123,6 +140,10 @@ with ex.transcript("single_output.txt"):
     print()
     print("   ".join(f"‖δ_{t}‖ {np.linalg.norm(single_deltas[t]):.3f}" for t in (3, 2, 1)))
 
+# %% [markdown]
+# ## The every-step case: by hand against backward()
+
+# %%
 loss, hs, params = network(every_step=True)
 loss.backward()
 ex.graph(mg.viz.draw(network(every_step=True)[0], grad=True), "every_step.svg")

@@ -23,6 +23,7 @@
     .venv/bin/python examples/05_vanishing_exploding.py [--out DIR] [--smoke]
 """
 
+# %%
 import numpy as np
 from _common import Example, plt
 
@@ -45,7 +46,10 @@ def tanh_rnn(rho, seed=0):
     return rnn
 
 
-# --- 0. the slopes of the squashing functions --------------------------------------------------------------
+# %% [markdown]
+# ## 0. The slopes of the squashing functions
+
+# %%
 with ex.transcript("slopes.txt"):
     # --8<-- [start:slopes]
     h = np.linspace(-6, 6, 1201)  # pre-activations; 0 is among them
@@ -56,7 +60,10 @@ with ex.transcript("slopes.txt"):
     print(f"largest sigmoid' {sigmoid_slope.max():.3f}, at h = {h[sigmoid_slope.argmax()]:.1f}")
     # --8<-- [end:slopes]
 
-# --- 1. the product, by hand and by backward() ----------------------------------------------------------
+# %% [markdown]
+# ## 1. The product, by hand and by backward()
+
+# %%
 steps = 50
 x = np.random.default_rng(1).normal(0, 1, (1, steps, 1))
 v = np.random.default_rng(2).normal(0, 1, (1, HIDDEN))  # L = s_T·vᵀ: a loss at the last step only
@@ -90,6 +97,7 @@ axis.set(xlabel="time step t (the loss is at t = 50)", ylabel="‖dL/ds_t‖",
 axis.legend(ncol=4, fontsize=9)
 ex.figure(figure, "product.png")
 
+# %%
 # The ρ = 0.9 run again, in the explorer: its bar chart of ‖dL/ds_t‖ grows as the walk goes back.
 # --8<-- [start:explore]
 rnn = tanh_rnn(0.9)
@@ -99,7 +107,10 @@ mg.viz.explore((output[:, -1] * mg.tensor(v)).sum(), ex.out / "explorer.html")
 print(f"wrote {ex.out / 'explorer.html'}")
 
 
-# --- 2. where the explosion overflows ----------------------------------------------------------------------
+# %% [markdown]
+# ## 2. Where the explosion overflows
+
+# %%
 steps = 300
 
 
@@ -140,7 +151,10 @@ with np.errstate(over="ignore", invalid="ignore"), ex.transcript("anomaly.txt"):
     # --8<-- [end:anomaly]
 
 
-# --- 3. clipping ---------------------------------------------------------------------------------------------
+# %% [markdown]
+# ## 3. Clipping
+
+# %%
 LR = 0.1
 GONE = 1e30  # a loss this large means the weights are gone: the run stops
 
@@ -179,6 +193,8 @@ with np.errstate(all="ignore"), ex.transcript("clipping.txt"):
               f"{LR * min(max(norms), clip):.1e}")
         print(f"  loss after {len(losses)} updates {losses[-1]:.3g}, smallest {min(losses):.3g}"
               f"{f'; stopped: the loss is past {GONE:.0e}' if len(losses) < updates else ''}")
+
+# %%
 figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
 for label, (norms, losses) in runs.items():
     left.semilogy(norms, label=label)
@@ -189,7 +205,10 @@ right.set(xlabel="update", ylabel="loss", title="Loss")
 right.legend()
 ex.figure(figure, "clipping.png")
 
-# --- 4. ReLU and initialisation ----------------------------------------------------------------------------
+# %% [markdown]
+# ## 4. ReLU and initialisation
+
+# %%
 steps = 100
 x = np.random.default_rng(3).uniform(0, 1, (1, steps, 1))  # a positive signal, as the echo task's
 v = np.random.default_rng(2).normal(0, 1, (1, HIDDEN))

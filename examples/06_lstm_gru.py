@@ -13,6 +13,7 @@
     .venv/bin/python examples/06_lstm_gru.py [--out DIR] [--smoke]
 """
 
+# %%
 import numpy as np
 from _common import Example
 
@@ -22,12 +23,20 @@ from minigrad.gradflow import FlowResult, RememberFirst, plot_flows, remember_fi
 
 ex = Example(6, __doc__)
 
-# --- 1. the folded cells -------------------------------------------------------------------------------
+# %% [markdown]
+# ## 1. The folded cells
+
+# %%
 for cell in ("lstm", "gru"):
     cli.main(["graph", cell, "--folded", "-o", str(ex.out / f"{cell}_folded.svg")])  # the command line itself
+    ex.show(f"{cell}_folded.svg")  # in a notebook: the picture under this cell
 
 
-# --- 2. gradient flow, before and after training ---------------------------------------------------------
+# %% [markdown]
+# ## 2. Gradient flow, before and after training
+
+
+# %%
 def experiment(cell, forget_bias=None, steps=30, hidden=16, updates=200, seed=0):
     """Train `cell` on remember-the-first-input (Adam, clipping at 1, sequences growing from 10 steps
     to `steps` over the first half); ‖dL/dh_t‖ on one probe batch before and after."""
@@ -54,6 +63,7 @@ def experiment(cell, forget_bias=None, steps=30, hidden=16, updates=200, seed=0)
     return model.flow(probe_x, probe_target), at_init, model.accuracy(test_x, test_target)
 
 
+# %%
 results = []
 with ex.transcript("gradflow.txt"):
     print("remember-the-first-input, 30 steps, hidden 16, 200 updates; ‖dL/dh_1‖ / ‖dL/dh_T‖")
@@ -66,9 +76,14 @@ with ex.transcript("gradflow.txt"):
         print(f"{label:<22} {result.ratio(at_init):8.1e} {result.ratio(trained):8.1e} {accuracy:28.3f}")
 plot_flows(results, ex.out / "gradflow.png")
 print(f"wrote {ex.out / 'gradflow.png'}")
+ex.show("gradflow.png")
 
 
-# --- 3. the cell-state path, checked by gradcheck -----------------------------------------------------------
+# %% [markdown]
+# ## 3. The cell-state path, checked by gradcheck
+
+
+# %%
 def sigmoid(a):
     return 1 / (1 + np.exp(-a))
 
@@ -113,6 +128,10 @@ def textbook_lstm(cell_state_path):
 # --8<-- [end:textbook]
 
 
+# %% [markdown]
+# minigrad's own LSTM beside the hand-written one: the same weights, in the lecture's layout.
+
+# %%
 mg.manual_seed(0)
 reference = mg.nn.LSTM(2, 3)  # minigrad's LSTM: no backward written by anyone
 rng = np.random.default_rng(1)
@@ -153,9 +172,13 @@ with ex.transcript("cell_state_path.txt"):
               f"{np.abs(hand[False][name] - ours[name]).max():16.1e}")
 
 
-# --- 4. the lecture's GRU beside PyTorch's ---------------------------------------------------------------------
+# %% [markdown]
+# ## 4. The lecture's GRU beside PyTorch's
+#
 # gru-textbook (plugins/cells/gru_textbook.py) draws its parameters as gru does, so under one seed both
 # start from the same weights: only the equations differ. One run tells little, so several seeds.
+
+# %%
 with ex.transcript("gru_textbook.txt"):
     # --8<-- [start:gru-textbook]
     updates, seeds = ex.pick(200, 10), range(ex.pick(8, 1))

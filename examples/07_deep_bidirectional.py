@@ -11,6 +11,7 @@
     .venv/bin/python examples/07_deep_bidirectional.py [--out DIR] [--smoke]
 """
 
+# %%
 import numpy as np
 from _common import Example, plt
 
@@ -20,12 +21,21 @@ from minigrad.train import Trainer
 
 ex = Example(7, __doc__)
 
-# --- 1. the graphs ----------------------------------------------------------------------------------------
+# %% [markdown]
+# ## 1. The graphs
+
+# %%
 cli.main(["graph", "rnn", "--steps", "3", "--layers", "2", "-o", str(ex.out / "deep.svg")])
+ex.show("deep.svg")  # in a notebook: the picture under this cell
 cli.main(["graph", "rnn", "--steps", "3", "--bidirectional", "-o", str(ex.out / "bidirectional.svg")])
+ex.show("bidirectional.svg")
 
 
-# --- 2. the look-ahead task ------------------------------------------------------------------------------
+# %% [markdown]
+# ## 2. The look-ahead task
+
+
+# %%
 def data(rng, batch, steps=10):
     """x_1 ... x_T in [-1, 1] and y_t = x_{t+1} - x_{t-1} (x_0 and x_{T+1} are given to y, not to the net)."""
     x = rng.uniform(-1, 1, (batch, steps + 2, 1))
@@ -50,6 +60,7 @@ def train(num_layers, bidirectional, updates, hidden=8, seed=0):
     return lambda x: head(rnn(mg.tensor(x))[0]).data
 
 
+# %%
 test_x, test_y = data(np.random.default_rng(9), 500)
 predictions = {}
 with ex.transcript("lookahead.txt"):
@@ -62,6 +73,7 @@ with ex.transcript("lookahead.txt"):
         r2 = mg.r2_score(predictions[layers, both], test_y)
         print(f"{layers:>6}  {'both' if both else 'forward':<10}  {r2:7.3f}")
 
+# %%
 figure, axis = plt.subplots(figsize=(7, 3.2))
 t = np.arange(1, 11)
 axis.plot(t, test_y[0, :, 0], "s-", color="0.6", label="target x_(t+1) - x_(t-1)")
@@ -72,7 +84,10 @@ axis.legend(fontsize=8)
 ex.figure(figure, "lookahead.png")
 
 
-# --- 3. PM2.5 with one layer and with two -------------------------------------------------------------------
+# %% [markdown]
+# ## 3. PM2.5 with one layer and with two
+
+# %%
 PM25 = mg.tasks()["pm25"]
 defaults = PM25.Config()
 with ex.transcript("pm25_layers.txt"):

@@ -15,6 +15,7 @@
     .venv/bin/python examples/08_seq2seq.py [--out DIR] [--smoke]
 """
 
+# %%
 import datetime
 import time
 
@@ -30,6 +31,7 @@ from minigrad_plugins.tasks.encoder_decoder import attention_heat_map
 ex = Example(8, __doc__)
 CONTEXTS = {"init": "(a) init", "every-step": "(b) every-step", "attention": "attention"}
 
+# %%
 # The task gives the data: written dates and their ISO form, as token ids, padded with PAD.
 task = Dates(Dates.Config(samples=ex.pick(3000, 300)))
 data = task.make_data(np.random.default_rng([0, 1]))
@@ -37,7 +39,11 @@ test = tuple(a[:300] for a in data["test"])  # 300 of the 2,000 held-out dates
 source_vocab, target_vocab = len(task.source_vocab), len(task.target_vocab)
 
 
-# --- 1. the graphs ---------------------------------------------------------------------------------------
+# %% [markdown]
+# ## 1. The graphs
+
+
+# %%
 def small_model(context):
     """Seq2Seq with a plain RNN cell, 2 hidden units and 2-number embeddings: small enough to read."""
     mg.manual_seed(0)
@@ -48,6 +54,7 @@ def small_model(context):
     return model
 
 
+# %%
 one = task.encode_pairs([(list("1/2/03"), list("2003-01-02"))])  # source ids, lengths, BOS y…, y… EOS
 for context in ("init", "every-step"):
     model = small_model(context)
@@ -62,7 +69,11 @@ c_2 = cli.attention_context(loss, 2, "dates")  # the tensor named c_t at decodin
 ex.graph(mg.viz.draw(c_2), "attention_step.svg")
 
 
-# --- 2. the dates task, once per context variant ---------------------------------------------------------
+# %% [markdown]
+# ## 2. The dates task, once per context variant
+
+
+# %%
 def evaluate(model, split):
     """Exact match (the whole date right), and the share right at each of the 10 positions of yyyy-mm-dd."""
     outputs, _ = task.translate(model, split)
@@ -95,6 +106,7 @@ def train(context, epochs):
     return model, curve
 
 
+# %%
 EPOCHS = ex.pick(8, 1)
 models, curves, seconds = {}, {}, {}
 for context in CONTEXTS:
@@ -102,6 +114,7 @@ for context in CONTEXTS:
     models[context], curves[context] = train(context, EPOCHS)
     seconds[context] = time.perf_counter() - start
 
+# %%
 with ex.transcript("dates.txt"):
     print(f"dates: {len(data['train'][0]):,} training dates, GRU with 32 hidden units, {EPOCHS} epoch{'s' * (EPOCHS > 1)} "
           f"(Adam, lr 0.01, batch 64); {len(test[0])} held-out dates, greedy decoding")  # fmt: skip
@@ -118,6 +131,7 @@ with ex.transcript("dates.txt"):
     for context, label in CONTEXTS.items():
         print(f"{label:<15}" + "".join(f"{p:5.2f}" for p in results[context][1]))
 
+# %%
 figure, axis = plt.subplots(figsize=(6, 3.2))
 for context, label in CONTEXTS.items():
     axis.plot(range(1, EPOCHS + 1), curves[context], "o-", label=label)
@@ -125,7 +139,10 @@ axis.set(xlabel="epoch", ylabel="exact match (300 held-out dates)", ylim=(-0.03,
 axis.legend(fontsize=8)
 ex.figure(figure, "dates_training.png")
 
-# --- 3. the attention weights of one date ----------------------------------------------------------------
+# %% [markdown]
+# ## 3. The attention weights of one date
+
+# %%
 written = formats(datetime.date(2026, 11, 27))[-1]  # "Friday, November 27, 2026"
 # --8<-- [start:decode]
 ids = np.array([task.source_vocab.encode(list(written))])
@@ -137,8 +154,12 @@ source = [c if c != " " else "␣" for c in written]
 png = attention_heat_map(alpha, source, [*output, "<eos>"][: len(alpha)])
 (ex.out / "attention.png").write_bytes(png)
 print(f"wrote {ex.out / 'attention.png'}  ({written} -> {''.join(output)})")
+ex.show("attention.png")  # in a notebook: the heat map under this cell
 
-# --- 4. greedy against beam search -----------------------------------------------------------------------
+# %% [markdown]
+# ## 4. Greedy against beam search
+
+# %%
 with ex.transcript("beam.txt"):
     print(f"exact match on the same {len(test[0])} held-out dates, greedy and beam search (width 3)")
     print(f"{'context':<15} {'greedy':>7} {'beam 3':>7}")
@@ -161,9 +182,13 @@ with ex.transcript("beam.txt"):
     if not shown:
         print("(none: greedy and beam search wrote the same dates)")
 
-# --- 5. the lecture's three contexts, each with either decoder structure, and attention ------------------
+# %% [markdown]
+# ## 5. The lecture's three contexts, each with either decoder structure, and attention
+#
 # c = h_T, c = g(h_T) or c = g(h_1 … h_T) (summary=); the lecture's first structure hands c to every
 # decoder step, its second only starts the decoder with it (context=). One budget and one seed for all.
+
+# %%
 PAIRS = {  # (context, summary): (what c is, the decoder structure)
     ("every-step", "last"): ("c = h_T", "1st: c at every step"),
     ("init", "last"): ("c = h_T", "2nd: c as s'_0 only"),
@@ -201,6 +226,7 @@ def train_pair(context, summary):
     return float(exact), seconds
 
 
+# %%
 with ex.transcript("contexts.txt"):
     print(f"dates: {len(larger_data['train'][0]):,} training dates, GRU with {HIDDEN} hidden units, "
           f"{EPOCHS_5} epoch{'s' * (EPOCHS_5 > 1)} (Adam, lr 0.01, batch 64, seed 0); "

@@ -11,6 +11,7 @@
     .venv/bin/python examples/09_your_own_cell_and_task.py [--out DIR] [--smoke]
 """
 
+# %%
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,10 @@ from minigrad.train import Trainer
 ex = Example(9, __doc__)
 
 
+# %% [markdown]
+# ## 1. A cell: the lecture's RNN, a forward step only
+
+# %%
 # --8<-- [start:cell]
 class LectureRNN(mg.nn.Cell):
     """The lecture's cell as written: h = x·U + s·W + b_u, s = tanh(h)."""
@@ -48,6 +53,10 @@ class LectureRNN(mg.nn.Cell):
 # --8<-- [end:cell]
 
 
+# %% [markdown]
+# ## 2. A task: running parity
+
+# %%
 # --8<-- [start:task]
 class ParityModel(mg.nn.Module):
     def __init__(self, config):
@@ -97,6 +106,10 @@ class Parity(mg.Task):
 # --8<-- [end:task]
 
 
+# %% [markdown]
+# ## 3. Both registered, checked, trained; the model drawn folded
+
+# %%
 # --8<-- [start:register]
 class TutorialPlugin:
     """What an entry point's module provides: the two hooks."""
@@ -113,6 +126,7 @@ class TutorialPlugin:
 mg.plugins.register(TutorialPlugin(), name="tutorial")
 # --8<-- [end:register]
 
+# %%
 with ex.transcript("plugin.txt"):
     # --8<-- [start:use]
     print("mg.cells()['lecture'] is LectureRNN:", mg.cells()["lecture"] is LectureRNN)
@@ -124,7 +138,9 @@ with ex.transcript("plugin.txt"):
     print(f"parity: {metrics['accuracy']:.0%} of the test sequences right in every bit, "
           f"after {metrics['epochs']} epochs ({metrics['seconds']:.1f} s)")
     # --8<-- [end:use]
+ex.show("parity/loss.png")  # in a notebook: the loss curve the Trainer wrote
 
+# %%
 model = task.build_model()
 model.out.weight.name, model.out.bias.name = "V", "b_v"
 loss = task.loss(model, tuple(a[:1] for a in task.make_data(np.random.default_rng(0))["train"]))
