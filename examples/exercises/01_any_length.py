@@ -1,8 +1,8 @@
 """Page 1, exercise: what sharing U, W and V buys.
 
-The lecture: three feed-forward nets linked h1 -> h2 -> h3 are "only a stack" until the three
-U are one matrix, the three V one matrix and the two W one matrix. Count the parameters of the
-stack and of the shared network for 3 and for 20 steps. Then train the shared network on the
+The lecture: three feed-forward nets linked h1 -> h2 -> h3 by W are, "if that were all", only a
+stack; in a recurrent network the three U are one matrix, the three V one matrix and the two W
+one matrix. Count the parameters of the stack and of the shared network for 3 and for 20 steps. Then train the shared network on the
 echo with sequences of 3 steps and run it on sequences of 20: does it still echo?
 
     .venv/bin/python examples/exercises/01_any_length.py
