@@ -319,16 +319,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     parser.add_argument("--out", help="output directory (default out/TASK)")
     parser.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--jit", action=argparse.BooleanOptionalAction, default=None,
+                        help="replay the recorded training step with mg.jit (default: where the task's step qualifies)")  # fmt: skip
     given = vars(parser.parse_args(args.options))
     out = Path(given.pop("out", None) or given.get("resume") or Path("out") / args.task)
-    resume, quiet = given.pop("resume", None), given.pop("quiet", False)
+    resume, quiet, jit = given.pop("resume", None), given.pop("quiet", False), given.pop("jit", None)
     values = {}
     if resume:  # the configuration the run started with; options given now (e.g. --epochs) override
         values = load_with_extras(Path(resume) / LAST)[1]["config"]
         out = Path(resume)
     config = task_class.Config(**{**values, **given})
     lookup("minigrad_cells", mg.nn.Cell, config.cell)  # an unknown cell: one line, now
-    trainer = Trainer(task_class(config), out, progress=not quiet and sys.stdout.isatty())
+    trainer = Trainer(task_class(config), out, progress=not quiet and sys.stdout.isatty(), jit=jit)
     metrics = trainer.fit(resume=bool(resume))
     print(json.dumps(metrics))
     written = [out / "model.safetensors", out / "metrics.json", *([] if trainer.plot_note else [out / "loss.png"])]

@@ -24,7 +24,9 @@ from minigrad.checkpoint import load_with_extras, save
 from minigrad.collector import collector_paused
 from minigrad.grad_mode import no_grad
 from minigrad.io import plot_missing, pyplot, save_figure, write_atomically
+from minigrad.jit import Jitted
 from minigrad.nn.clip import clip_grad_norm_
+from minigrad.nn.layers import Dropout
 from minigrad.nn.module import Module
 from minigrad.optim import Adam, AdamW, load_optimizer_state, optimizer_state
 from minigrad.rng import default_rng, manual_seed
@@ -36,7 +38,7 @@ MODEL, LAST, METRICS, PLOT = "model.safetensors", "last.safetensors", "metrics.j
 class Trainer:
     """Trains ``task.build_model()`` on ``task.make_data(...)`` with Adam, as ``task.config`` says."""
 
-    def __init__(self, task: Task, out_dir: str | Path | None = None, progress: bool = True):
+    def __init__(self, task: Task, out_dir: str | Path | None = None, progress: bool = True, jit: bool | None = None):
         self.task, self.config, self.progress = task, task.config, progress
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.data = task.make_data(np.random.default_rng([self.config.seed, 1]))
@@ -52,6 +54,9 @@ class Trainer:
         self.since_best = 0  # epochs without a better validation metric
         self.plot_note: str | None = None
         self.reports: list[Path] = []
+        # mg.jit replays the step's forward and backward (None: where the step qualifies); bit-identical to eager
+        self.jit = jit_qualifies(self.data["train"], self.model) if jit is None else jit
+        self._step = Jitted(self._loss_and_backward) if self.jit else self._loss_and_backward
 
     # -- one epoch ------------------------------------------------------------------------
     def train_epoch(self, epoch: int) -> float:
@@ -64,15 +69,21 @@ class Trainer:
         for batch in tqdm(parts, desc=f"epoch {epoch}", leave=False, disable=not self.progress):
             with collector_paused():  # the whole step: its tape is freed before anything would scan it
                 self.optimizer.zero_grad()
-                loss, state = self.task.loss_and_state(self.model, batch, state)
-                state = detach_state(state)  # the next batch starts from these values; no gradient flows back
-                loss.backward()
+                loss, state = self._step(batch, state)
                 if self.config.clip > 0:
                     clip_grad_norm_(self.model.parameters(), self.config.clip)
                 self.optimizer.step()
                 losses.append(loss.item())
                 del loss
         return float(np.mean(losses))
+
+    def _loss_and_backward(self, batch: Any, state: Any) -> tuple[Any, Any]:
+        """One batch's loss and gradients; the carried state detached for the next batch. What
+        mg.jit records and replays (clipping and the update stay outside: they are NumPy work)."""
+        loss, state = self.task.loss_and_state(self.model, batch, state)
+        state = detach_state(state)  # the next batch starts from these values; no gradient flows back
+        loss.backward()
+        return loss, state
 
     def validate(self) -> dict[str, float]:
         """The validation loss and metrics. Batches in order, carrying their own state from s_0 = 0:
@@ -167,6 +178,15 @@ class Trainer:
         self.plot_note = plot_history(self.history, self.task.main_metric, self.out_dir / PLOT)
         with no_grad(), evaluating(self.model):
             self.reports = self.task.write_reports(self.model, self.data, self.out_dir)
+
+
+def jit_qualifies(train: Any, model: Module) -> bool:
+    """Whether mg.jit can replay this task's step: float inputs only (integer arrays are part of a
+    recording's signature, so each batch of token ids would record again) and no dropout (random
+    masks cannot be replayed). A step that still cannot be replayed runs eagerly after a warning."""
+    arrays = train if isinstance(train, (tuple, list)) else [train]
+    floats = all(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in arrays)
+    return floats and not any(isinstance(m, Dropout) and m.p > 0 for _, m in model.named_modules())
 
 
 @contextmanager

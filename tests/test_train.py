@@ -133,7 +133,7 @@ def test_resume_after_an_interrupt_mid_epoch_equals_uninterrupted(tmp_path):
 
     task.loss = loss
     with pytest.raises(KeyboardInterrupt):
-        fit(task, b)
+        fit_with(task, b, jit=False)  # counts the task's loss calls: a replayed step makes none
     assert listing(b) == ["last.safetensors"]
     assert len(load_with_extras(b / "last.safetensors")[1]["trainer"]["history"]) == 2
     fit(make("echo", epochs=4), b, resume=True)
@@ -480,7 +480,7 @@ def test_the_trainer_carries_the_state_detached_and_starts_each_epoch_and_valida
             return loss, final
 
     task = Carrying(ECHO.Config(**{**SMALL["echo"][1], "epochs": 2}))  # 8 training batches, 2 validation
-    Trainer(task, progress=False).fit()
+    Trainer(task, progress=False, jit=False).fit()  # watches every call of the task: eager steps make them
     assert [training for training, _, _ in calls] == ([True] * 8 + [False] * 2) * 2
     for run in (calls[0:8], calls[8:10], calls[10:18], calls[18:20]):  # epoch 1, its validation, epoch 2, ...
         assert run[0][1] is None
@@ -488,3 +488,34 @@ def test_the_trainer_carries_the_state_detached_and_starts_each_epoch_and_valida
             assert returned[0].requires_grad == training  # on the tape while training
             assert not double.requires_grad and not triple.requires_grad
             assert double.item() == returned[0].item() and triple.item() == returned[1][0].item()
+
+
+# -- mg.jit in the trainer -----------------------------------------------------------------
+
+
+def fit_with(task, out, jit, resume=False):
+    return Trainer(task, out, progress=False, jit=jit).fit(resume=resume)
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_a_jitted_run_equals_an_eager_run_bit_for_bit(tmp_path, name):
+    a, b = tmp_path / "eager", tmp_path / "jit"
+    eager = fit_with(make(name), a, jit=False)
+    jitted = fit_with(make(name), b, jit=True)
+    assert without_seconds(eager) == without_seconds(jitted)
+    assert_same_run(a, b)
+
+
+def test_the_trainer_replays_where_the_step_qualifies():
+    trainer = Trainer(make("echo", epochs=1), None, progress=False)
+    assert trainer.jit
+    trainer.fit()
+    assert trainer._step.replays > 0 and not trainer._step.warned
+
+
+def test_a_resumed_jitted_run_equals_an_uninterrupted_eager_run(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    fit_with(make("echo", epochs=4), a, jit=False)
+    fit_with(make("echo", epochs=2), b, jit=True)
+    fit_with(make("echo", epochs=4), b, jit=True, resume=True)
+    assert_same_run(a, b)
