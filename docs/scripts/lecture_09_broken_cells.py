@@ -59,6 +59,8 @@ class LeakyCell(MGUCell):
         h, _ = super().forward(x, h)
         h = mg.tensor(np.clip(h.data, -0.5, 0.5))
         return h, h
+
+
 # --8<-- [end:detached]
 
 

@@ -33,7 +33,7 @@ OUT = ROOT / "docs" / "images" / "09"
 MINIGRAD = Path(sys.executable).parent / "minigrad"
 sys.path.insert(0, str(HERE))  # the sibling modules below, whatever the working directory
 
-from plugin_listings import installed  # noqa: E402
+from plugin_listings import installed
 
 
 def write(name: str, text: str) -> None:
@@ -113,7 +113,9 @@ def main() -> None:
     try:
         importlib.metadata.distribution("minigrad-mgu")
     except importlib.metadata.PackageNotFoundError:
-        raise SystemExit("the example plugin is not installed: .venv/bin/pip install -e ./examples/plugin-minimal") from None
+        raise SystemExit(
+            "the example plugin is not installed: .venv/bin/pip install -e ./examples/plugin-minimal"
+        ) from None
     write("mgu_recurrent.txt", recurrent_listing())
     write("mgu_pytest.txt", pytest_transcript())
     write("contract_errors.txt", contract_errors())

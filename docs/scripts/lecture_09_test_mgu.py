@@ -4,8 +4,9 @@ folder and runs pytest on it."""
 
 # --8<-- [start:tests]
 # tests/test_mgu.py
-import minigrad as mg
 from minigrad_mgu import MGUCell
+
+import minigrad as mg
 
 
 def test_mgu_keeps_the_contract():
@@ -14,4 +15,6 @@ def test_mgu_keeps_the_contract():
 
 def test_mgu_is_registered():
     assert mg.cells()["mgu"] is MGUCell
+
+
 # --8<-- [end:tests]

@@ -46,9 +46,14 @@ both_ceiling = ((T - 2) * 1.0 + 2 * 0.5) / T  # steps 2..T-1 know both, steps 1 
 print(f"analytic ceilings, T = {T}: forward {forward_ceiling:.3f}, bidirectional {both_ceiling:.3f}")
 
 test_x, test_y = data(np.random.default_rng(9), 500)  # the page's test set
-reached = {"forward": mg.r2_score(best_forward(test_x), test_y), "both": mg.r2_score(best_bidirectional(test_x), test_y)}
-print(f"the best predictors on the page's 500 test sequences: forward {reached['forward']:.3f}, "
-      f"bidirectional {reached['both']:.3f}")
+reached = {
+    "forward": mg.r2_score(best_forward(test_x), test_y),
+    "both": mg.r2_score(best_bidirectional(test_x), test_y),
+}
+print(
+    f"the best predictors on the page's 500 test sequences: forward {reached['forward']:.3f}, "
+    f"bidirectional {reached['both']:.3f}"
+)
 assert abs(reached["forward"] - forward_ceiling) < 0.03 and abs(reached["both"] - both_ceiling) < 0.03
 
 # The page's trained networks, from the transcript examples/07 writes: none beats its ceiling.
@@ -57,5 +62,7 @@ rows = re.findall(r"^\s+(\d)\s+(forward|both)\s+([-\d.]+)$", transcript, re.MULT
 assert len(rows) == 4, f"expected the page's four networks in lookahead.txt, found {rows}"
 for layers, directions, r2 in rows:
     ceiling = reached[directions]
-    print(f"{layers} layer(s), {directions:<7}: R² {float(r2):.3f} <= {ceiling:.3f}, {float(r2) / ceiling:.0%} of the ceiling")
+    print(
+        f"{layers} layer(s), {directions:<7}: R² {float(r2):.3f} <= {ceiling:.3f}, {float(r2) / ceiling:.0%} of the ceiling"
+    )
     assert float(r2) <= ceiling + 0.01, "no network can beat the best prediction"

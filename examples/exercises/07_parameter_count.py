@@ -24,11 +24,13 @@ for layers, bidirectional in ((1, False), (2, False), (1, True), (2, True)):
     rnn = mg.nn.RNN(1, 8, num_layers=layers, bidirectional=bidirectional)
     counted = sum(p.data.size for p in rnn.parameters())
     expected = predicted(1, 8, layers, 2 if bidirectional else 1)
-    print(f"{layers} layer(s), {'both directions' if bidirectional else 'forward only':<15}: "
-          f"{counted:4d} parameters (predicted {expected})")
+    print(
+        f"{layers} layer(s), {'both directions' if bidirectional else 'forward only':<15}: "
+        f"{counted:4d} parameters (predicted {expected})"
+    )
     assert counted == expected
 
 rnn = mg.nn.RNN(1, 8, num_layers=2, bidirectional=True)
-shapes = dict((name, p.shape) for name, p in rnn.named_parameters())
+shapes = {name: p.shape for name, p in rnn.named_parameters()}
 print("layer 1's U reads both directions of layer 0:", "weight_ih_l1", shapes["weight_ih_l1"])
 assert shapes["weight_ih_l1"] == (8, 16) and shapes["weight_ih_l1_reverse"] == (8, 16)

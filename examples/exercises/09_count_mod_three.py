@@ -78,8 +78,10 @@ try:
     task = task_class(task_class.Config(epochs=3 if SMOKE else 150))
     with tempfile.TemporaryDirectory() as folder:
         metrics = Trainer(task, out_dir=folder, progress=False).fit()
-    print(f"mod3 with a GRU of 16: {metrics['accuracy']:.1%} of the test sequences right at every step, "
-          f"{metrics['step_accuracy']:.1%} of the steps, after {metrics['epochs']} epochs")
+    print(
+        f"mod3 with a GRU of 16: {metrics['accuracy']:.1%} of the test sequences right at every step, "
+        f"{metrics['step_accuracy']:.1%} of the steps, after {metrics['epochs']} epochs"
+    )
     if not SMOKE:
         assert metrics["accuracy"] > 0.95, "a GRU of 16 learns to count modulo 3"
 finally:
