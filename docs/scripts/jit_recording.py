@@ -1,0 +1,87 @@
+"""What mg.jit records for one RNN training step: the list docs/jit.md includes.
+
+A one-layer tanh RNN (input 2, hidden 3) over T = 2 steps, batch 1, the MSE of the last
+state, backward(). The script records the step, then prints the recording as a program:
+the forward's array calls in order, then the backward walk's instructions.
+
+    .venv/bin/python docs/scripts/jit_recording.py      # writes docs/images/jit/recording.txt
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+import minigrad as mg
+from minigrad.io import write_atomically
+from minigrad.jit import BACK, CALL, LEAF, OPS, SEED, WALK
+
+OUT = Path(__file__).resolve().parent.parent / "images" / "jit" / "recording.txt"
+
+
+def main() -> None:
+    mg.manual_seed(0)
+    layer = mg.nn.RNN(2, 3)
+    names = {id(p): name for name, p in layer.named_parameters()}
+
+    def step(x, y):
+        layer.zero_grad()
+        output, _ = layer(x)
+        loss = mg.nn.mse_loss(output[:, -1], y)
+        loss.backward()
+        return loss
+
+    jitted = mg.jit(step)
+    rng = np.random.default_rng(0)
+    jitted(mg.tensor(rng.normal(size=(1, 2, 2))), rng.normal(size=(1, 3)))
+    program = next(iter(jitted.entries.values())).program
+
+    label = {0: "x", 1: "y"}
+    for slot, t in program.live:
+        label[slot] = names.get(id(t), "live")
+    for slot, array in program.constants:
+        label[slot] = f"const{array.shape}" if array.size > 1 else f"const {array.item():g}"
+    for slot, source in program.copies:
+        label[slot] = f"copy of {label[source]}"
+    lines = ["forward (each line: one call of a primitive's forward on arrays):"]
+    walk_lines: list[str] = []
+    for index, (forward, ins, params, outs) in enumerate(program.ops):
+        out_slots = outs if type(outs) is tuple else (outs,)
+        for p, slot in enumerate(out_slots):
+            label[slot] = f"v{index}" + (f".{p}" if len(out_slots) > 1 else "")
+        shown = {k: v for k, v in params.items() if not isinstance(v, np.ndarray)}
+        extra = "".join(f", {k}={v!r}" for k, v in shown.items())
+        lines.append(f"  op {index:2}: {', '.join(label[s] for s in out_slots)} = "
+                     f"{forward.__name__}({', '.join(label[s] for s in ins)}{extra})")  # fmt: skip
+    gnode_names = {}
+    for event in program.events:
+        if event[0] == CALL:
+            lines.insert(0, f"call: {event[1].__qualname__}()")
+        if event[0] != WALK:
+            continue
+        walk_lines.append("backward walk (each line: one instruction):")
+        for instruction in event[1]:
+            if instruction[0] == SEED:
+                walk_lines.append("  v14 (the loss) receives 1, the seed")
+                gnode_names[instruction[1]] = "loss"
+            elif instruction[0] == BACK:
+                _, index, node, joint, sends = instruction
+                who = f"op {index}'s backward"
+                given = "the gradients of all its outputs" if joint else "its output's gradient"
+                ins = program.ops[index][1]
+                to = ", ".join(label[ins[k]] for k, _, _ in sends) or "nothing"
+                walk_lines.append(f"  {who}({given}) -> add to what {to} received")
+            elif instruction[0] == LEAF:
+                where, ref = instruction[2]
+                name = names.get(id(ref), "input") if where == "live" else "x"
+                walk_lines.append(f"  {name}.grad = what {name} received")
+    lines += walk_lines
+    lines.append(f"{len(program.ops)} forward calls, {sum(len(e[1]) for e in program.events if e[0] == WALK)} "
+                 "walk instructions")  # fmt: skip
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    write_atomically(OUT, text.encode())
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
