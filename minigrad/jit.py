@@ -201,6 +201,12 @@ class Recorder:
 
         return recording_forward
 
+    def value_read(self, t: Tensor, how: str) -> None:
+        """``t.item()`` or ``t.numpy()`` inside the step: a value computed in it may steer Python
+        (``if loss.item() > 0``), which a replay cannot follow. The step runs eagerly."""
+        if self.failure is None and t._created >= self.start:
+            self.failure = f"the step reads a value it computed ({how}): a decision on it could not be replayed"
+
     def _output(self, array: np.ndarray, op: int, piece: int | None) -> int:
         slot = self._new_slot()
         self.array_slots[id(array)] = slot

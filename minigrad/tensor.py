@@ -17,6 +17,7 @@ import numpy as np
 from minigrad import autograd, ops
 from minigrad.autograd import Node, backward_walk
 from minigrad.errors import ShapeError
+from minigrad.grad_mode import state
 
 
 def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -112,12 +113,16 @@ class Tensor(Node):
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""
+        if state.recorder is not None:  # mg.jit: a value read inside a recorded step is a decision it cannot replay
+            state.recorder.value_read(self, "numpy()")
         return self.data
 
     def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
         if self.size != 1:
             raise ValueError(f"item: only one-element tensors convert to a Python number, got shape {self.shape}")
+        if state.recorder is not None:  # mg.jit: as in numpy()
+            state.recorder.value_read(self, "item()")
         return self.data.item()
 
     def detach(self) -> Tensor:
