@@ -14,7 +14,7 @@ from minigrad.errors import AnomalyError, GradcheckError, GraphFreedError, Shape
 from minigrad.grad_mode import detect_anomaly, is_grad_enabled, no_grad, time_step
 from minigrad.gradcheck import gradcheck
 from minigrad.hookspecs import hookimpl
-from minigrad.jit import jit
+from minigrad.jit import JitWarning, jit
 from minigrad.ops import exp, log, log_softmax, matmul, relu, sigmoid, softmax, softplus, tanh
 from minigrad.rng import default_rng, manual_seed
 from minigrad.task import Task, TaskConfig, r2_score
@@ -59,6 +59,7 @@ __all__ = [
     "matmul",
     "gradcheck",
     "jit",
+    "JitWarning",
     "GradcheckError",
     "GraphFreedError",
     "ShapeError",
