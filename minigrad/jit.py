@@ -615,8 +615,8 @@ class Entry:
 class Jitted:
     """The callable ``mg.jit(fn)`` returns; ``recordings`` and ``replays`` count what it did."""
 
-    def __init__(self, fn: Callable[..., Any]):
-        self.fn = fn
+    def __init__(self, fn: Callable[..., Any], warn: bool = True):
+        self.fn, self.warn = fn, warn  # warn=False: the Trainer's default, which falls back silently
         self.entries: dict[tuple, Entry] = {}
         self.warned: set[str] = set()
         self.recordings = self.replays = self.eager_calls = 0
@@ -653,7 +653,8 @@ class Jitted:
     def _warn(self, reason: str) -> None:
         if reason not in self.warned:
             self.warned.add(reason)
-            warnings.warn(f"mg.jit({self.__name__}): runs eagerly: {reason}", JitWarning, stacklevel=3)
+            if self.warn:
+                warnings.warn(f"mg.jit({self.__name__}): runs eagerly: {reason}", JitWarning, stacklevel=3)
 
     def _record(self, signature: tuple, args: tuple, kwargs: dict, inputs: list) -> Any:
         """The first call of a signature: eager, recorded."""

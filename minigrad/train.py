@@ -56,7 +56,8 @@ class Trainer:
         self.reports: list[Path] = []
         # mg.jit replays the step's forward and backward (None: where the step qualifies); bit-identical to eager
         self.jit = jit_qualifies(self.data["train"], self.model) if jit is None else jit
-        self._step = Jitted(self._loss_and_backward) if self.jit else self._loss_and_backward
+        # asked for (--jit), a fall-back to eager is said; by default it is silent: eager is the reference
+        self._step = Jitted(self._loss_and_backward, warn=jit is not None) if self.jit else self._loss_and_backward
 
     # -- one epoch ------------------------------------------------------------------------
     def train_epoch(self, epoch: int) -> float:

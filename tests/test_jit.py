@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad.grad_mode import state
-from minigrad.jit import JitWarning
+from minigrad.jit import Jitted, JitWarning
 
 INPUT = 3
 
@@ -174,6 +174,16 @@ def test_control_flow_on_a_value_is_never_replayed():
             jitted(mg.tensor(x))
     assert w.grad.tolist() == [-15.0, 3.0, 3.0]  # eager's answer for the last x: the second branch, 3 x
     assert jitted.replays == 0 and jitted.recordings == 1
+
+
+def test_a_quiet_jit_falls_back_without_a_warning(recwarn):
+    w, loud = branching_step()
+    quiet = Jitted(loud.fn, warn=False)  # the Trainer's default
+    for x in ([1.0, 2.0, 3.0], [-5.0, 1.0, 1.0]):
+        quiet(mg.tensor(x))
+    assert not [warning for warning in recwarn if issubclass(warning.category, JitWarning)]
+    assert quiet.warned and quiet.replays == 0  # it knows why it runs eagerly, and does
+    assert w.grad.tolist() == [-15.0, 3.0, 3.0]
 
 
 def test_dropout_falls_back_with_a_warning():

@@ -511,6 +511,8 @@ def test_the_trainer_replays_where_the_step_qualifies():
     assert trainer.jit
     trainer.fit()
     assert trainer._step.replays > 0 and not trainer._step.warned
+    assert not trainer._step.warn  # by default a fall-back to eager is silent; --jit asks for it to be said
+    assert Trainer(make("echo", epochs=1), None, progress=False, jit=True)._step.warn
 
 
 def test_a_resumed_jitted_run_equals_an_uninterrupted_eager_run(tmp_path):
