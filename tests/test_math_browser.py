@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # A made-up address: nothing is served there, Playwright answers it from the built site.
 ORIGIN = "http://minigrad-site.test/"
 # Pages that must hold display and inline math, each typeset.
-MATH_PAGES = ["lecture/04-bptt/", "autodiff/"]
+MATH_PAGES = ["lecture/04-bptt/", "lecture/05-vanishing-exploding/", "lecture/06-lstm-gru/", "lecture/notation/", "autodiff/"]
 # Left in the text a reader sees, these mean an equation was not typeset: a delimiter
 # (\( \) \[ \] $$), a $...$ pair that arithmatex did not take, or a TeX command such as \frac.
 RAW_TEX = re.compile(r"\\[()\[\]]|\$\$|\$[^$\n]+\$|\\[A-Za-z]+")
