@@ -8,13 +8,14 @@ written, from the runs already trained. With --only-trained nothing is trained: 
 missing shows as "not trained yet" in its table.
 
 Trains each task three times with its default options, once per `--context` (init, every-step,
-attention), into out/docs/08/TASK-CONTEXT/, as the page's commands do, and writes
+attention), as the page's commands do, into the folders of docs/tasks.md's table
+(docs/images/tasks/runs/TASK, TASK-every-step, TASK-init: one run serves both pages), and writes
 docs/images/08/tasks_dates.txt and tasks_translate.txt: a line on the data and the options,
 then a Markdown table of each run's test metric and epochs, which the page includes as it is.
 
 Training translate takes long (tens of minutes on one core), so a run whose checkpoint is
 already there, trained with the same options, is not trained again: its metrics are read
-from the checkpoint's metadata. Delete out/docs/08/ to train afresh. Training seconds are
+from the checkpoint's metadata. Delete those folders to train afresh. Training seconds are
 left out of the tables: they measure the machine, not the model.
 """
 
@@ -29,7 +30,7 @@ import minigrad as mg
 from minigrad.io import write_atomically
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNS = ROOT / "out" / "docs" / "08"
+RUNS = ROOT / "docs" / "images" / "tasks" / "runs"  # docs/scripts/tasks_table.py's runs: the same commands
 OUT = ROOT / "docs" / "images" / "08"
 MINIGRAD = Path(sys.executable).parent / "minigrad"  # the venv's console script, as the page runs it
 CONTEXTS = {"init": "(a) init", "every-step": "(b) every-step", "attention": "attention"}
@@ -38,7 +39,7 @@ CONTEXTS = {"init": "(a) init", "every-step": "(b) every-step", "attention": "at
 def trained(task: str, context: str, train: bool) -> dict | None:
     """The metadata of `minigrad train TASK --context CONTEXT` (default options), training it if
     needed and ``train``; None if it is missing and not ``train``."""
-    folder = RUNS / f"{task}-{context}"
+    folder = RUNS / (task if context == "attention" else f"{task}-{context}")  # attention is the default
     checkpoint = folder / "model.safetensors"
     wanted = dataclasses.asdict(mg.tasks()[task].Config(context=context))
     if checkpoint.exists() and mg.load(checkpoint)[1].get("config") == wanted:
