@@ -32,8 +32,12 @@ def main() -> None:
 
     jitted = mg.jit(step)
     rng = np.random.default_rng(0)
-    jitted(mg.tensor(rng.normal(size=(1, 2, 2))), rng.normal(size=(1, 3)))
+    x = rng.normal(size=(1, 2, 2))  # (batch, time steps, input)
+    jitted(mg.tensor(x), rng.normal(size=(1, 3)))
     program = next(iter(jitted.entries.values())).program
+    batch, steps, _ = x.shape
+    header = (f"a one-layer tanh RNN: input size {layer.input_size}, hidden size {layer.hidden_size}, "
+              f"{steps} time steps, batch {batch}; the loss is the MSE of the last state")  # fmt: skip
 
     label = {0: "x", 1: "y"}
     for slot, t in program.live:
@@ -52,7 +56,7 @@ def main() -> None:
         extra = "".join(f", {k}={v!r}" for k, v in shown.items())
         lines.append(f"  op {index:2}: {', '.join(label[s] for s in out_slots)} = "
                      f"{forward.__name__}({', '.join(label[s] for s in ins)}{extra})")  # fmt: skip
-    gnode_names = {}
+    walk_order: list[int] = []  # op indices in the order the backward walk runs them
     for event in program.events:
         if event[0] == CALL:
             lines.insert(0, f"call: {event[1].__qualname__}()")
@@ -61,10 +65,12 @@ def main() -> None:
         walk_lines.append("backward walk (each line: one instruction):")
         for instruction in event[1]:
             if instruction[0] == SEED:
-                walk_lines.append("  v14 (the loss) receives 1, the seed")
-                gnode_names[instruction[1]] = "loss"
+                # the loss is the output of the op whose BACK instruction starts at the root
+                root = next(i[1] for i in event[1] if i[0] == BACK and i[2] == instruction[1])
+                walk_lines.append(f"  v{root} (the loss) receives 1, the seed")
             elif instruction[0] == BACK:
                 _, index, node, joint, sends = instruction
+                walk_order.append(index)
                 who = f"op {index}'s backward"
                 given = "the gradients of all its outputs" if joint else "its output's gradient"
                 ins = program.ops[index][1]
@@ -77,10 +83,28 @@ def main() -> None:
     lines += walk_lines
     lines.append(f"{len(program.ops)} forward calls, {sum(len(e[1]) for e in program.events if e[0] == WALK)} "
                  "walk instructions")  # fmt: skip
-    text = "\n".join(lines) + "\n"
+    lines.append(cell_copies(program, label, names, walk_order))
+    text = header + "\n" + "\n".join(lines) + "\n"
     print(text, end="")
     write_atomically(OUT, text.encode())
     print(f"wrote {OUT}")
+
+
+def cell_copies(program, label: dict, names: dict, walk_order: list[int]) -> str:
+    """One line naming the ops of the cell's copies: each op that reads weight_hh_l0, and the op
+    that reads its result (the activation); then the order in which the walk runs them."""
+    hh = next(slot for slot, t in program.live if names.get(id(t)) == "weight_hh_l0")
+    reads_hh = [i for i, (_, ins, _, _) in enumerate(program.ops) if hh in ins]
+    copies = []
+    for i in reads_hh:
+        out = program.ops[i][3]
+        after = next(j for j, (_, ins, _, _) in enumerate(program.ops) if out in ins)
+        copies.append((i, after))
+    ops = sorted(k for pair in copies for k in pair)
+    shown = ", ".join(f"ops {i} and {j}" for i, j in copies)
+    walked = ", ".join(str(i) for i in walk_order if i in ops)
+    return (f"the cell, once per time step ({len(copies)} copies, each reading {label[hh]}): {shown}; "
+            f"ops {ops[0]} to {ops[-1]}, walked in the order {walked}")
 
 
 if __name__ == "__main__":
