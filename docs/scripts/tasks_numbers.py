@@ -19,7 +19,8 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from minigrad_plugins.tasks.sentiment import UNKNOWN as SENTIMENT_UNKNOWN, words_of
+from minigrad_plugins.tasks.sentiment import UNKNOWN as SENTIMENT_UNKNOWN
+from minigrad_plugins.tasks.sentiment import words_of
 
 import minigrad as mg
 from minigrad.io import write_atomically
