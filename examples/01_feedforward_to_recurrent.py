@@ -147,7 +147,7 @@ with ex.transcript("lstm.txt"):
     task = Echo(Echo.Config(cell="lstm", hidden_size=4, epochs=ex.pick(20, 1)))
     trainer = Trainer(task, progress=False)  # no out_dir: nothing is written
     metrics = trainer.fit()
-    print(f"LSTM on echo: test R² {metrics['r2']:.4f} after {metrics['epochs']} epochs ({metrics['seconds']:.1f} s)")
+    print(f"LSTM on echo: test R² {metrics['r2']:.4f} after {metrics['epochs']} epochs")
     # --8<-- [end:lstm]
 
 # %%

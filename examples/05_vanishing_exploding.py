@@ -156,11 +156,13 @@ with np.errstate(over="ignore", invalid="ignore"), ex.transcript("anomaly.txt"):
 
 # %%
 LR = 0.1
+# the task: the sum of the first SUMMED of STEPS inputs, BATCH sequences a step, W's largest singular value RHO
+STEPS, SUMMED, BATCH, RHO = 30, 5, 32, 1.5
 GONE = 1e30  # a loss this large means the weights are gone: the run stops
 
 
-def train(clip, updates, rho=1.5, lr=LR, seed=0):
-    """Regress the sum of the first 5 of 30 inputs from the last state; SGD, batch 32."""
+def train(clip, updates, rho=RHO, lr=LR, seed=0):
+    """Regress the sum of the first SUMMED of STEPS inputs from the last state; SGD, batch BATCH."""
     rnn = tanh_rnn(rho, seed)
     head = mg.nn.Linear(HIDDEN, 1)
     params = [*rnn.parameters(), *head.parameters()]
@@ -168,8 +170,8 @@ def train(clip, updates, rho=1.5, lr=LR, seed=0):
     rng = np.random.default_rng(seed)
     norms, losses = [], []
     for _ in range(updates):
-        x = rng.uniform(0, 1, (32, 30, 1))
-        y = x[:, :5, 0].sum(axis=1, keepdims=True)
+        x = rng.uniform(0, 1, (BATCH, STEPS, 1))
+        y = x[:, :SUMMED, 0].sum(axis=1, keepdims=True)
         # --8<-- [start:clip]
         optimizer.zero_grad()
         output, _ = rnn(mg.tensor(x))
@@ -187,6 +189,8 @@ def train(clip, updates, rho=1.5, lr=LR, seed=0):
 
 updates = ex.pick(150, 20)
 with np.errstate(all="ignore"), ex.transcript("clipping.txt"):
+    print(f"the task: the sum of the first {SUMMED} of {STEPS} inputs, from the last state of a tanh RNN "
+          f"(ρ = {RHO}); SGD, lr {LR}, batch {BATCH}")
     runs = {"no clipping": train(float("inf"), updates), "clipped to norm 1": train(1.0, updates)}
     for (label, (norms, losses)), clip in zip(runs.items(), (float("inf"), 1.0)):
         print(f"{label}: largest gradient norm {max(norms):.1e}, largest step lr·‖gradient‖ "

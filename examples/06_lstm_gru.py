@@ -7,7 +7,8 @@
 3. The textbook's hand-written LSTM backward leaves out the cell-state path
    dL/dc_{t-1} = dL/dc_t ⊙ f_t. Written here in NumPy, with and without that term, as a
    minigrad primitive: mg.gradcheck passes one and catches the other.
-4. The lecture's GRU (the gru-textbook cell) beside PyTorch's (gru) on remember-the-first-input:
+4. The textbook's GRU (ai-edu 20.2, which the lecture summarises: the gru-textbook cell) beside
+   PyTorch's (gru) on remember-the-first-input:
    the same seeds, so the same initial weights, and the same budget.
 
     .venv/bin/python examples/06_lstm_gru.py [--out DIR] [--smoke]
@@ -48,7 +49,7 @@ def experiment(cell, forget_bias=None, steps=30, hidden=16, updates=200, seed=0)
         lstm = model.rnn.cells[0]
         forget = slice(hidden, 2 * hidden)  # the gates are stacked i, f, g, o
         lstm.bias_ih.data[forget] = 0.0
-        lstm.bias_hh.data[forget] = forget_bias  # f_t = σ(... + 2) ≈ 0.88 at the start: c_t keeps most of c_{t-1}
+        lstm.bias_hh.data[forget] = forget_bias  # f_t starts near σ(2), close to 1: c_t keeps most of c_{t-1}
         # --8<-- [end:forget-bias]
     probe_x, probe_target = remember_first_data(rng, 32, steps)
     at_init = model.flow(probe_x, probe_target)
@@ -173,7 +174,7 @@ with ex.transcript("cell_state_path.txt"):
 
 
 # %% [markdown]
-# ## 4. The lecture's GRU beside PyTorch's
+# ## 4. The textbook's GRU beside PyTorch's
 #
 # gru-textbook (plugins/cells/gru_textbook.py) draws its parameters as gru does, so under one seed both
 # start from the same weights: only the equations differ. One run tells little, so several seeds.
@@ -183,7 +184,7 @@ with ex.transcript("gru_textbook.txt"):
     # --8<-- [start:gru-textbook]
     updates, seeds = ex.pick(200, 10), range(ex.pick(8, 1))
     print(f"remember-the-first-input, 30 steps, hidden 16, {updates} updates; ‖dL/dh_1‖ / ‖dL/dh_T‖; chance 0.25")
-    print(f"{'':6}{'gru (PyTorch)':^30}{'gru-textbook (the lecture)':^30}".rstrip())
+    print(f"{'':6}{'gru (PyTorch)':^30}{'gru-textbook (the textbook)':^30}".rstrip())
     print(f"{'seed':<6}" + f"{'at init':>10}{'trained':>10}{'accuracy':>10}" * 2)
     accuracies = {"gru": [], "gru-textbook": []}
     for seed in seeds:

@@ -136,7 +136,7 @@ with ex.transcript("plugin.txt"):
     task = mg.tasks()["parity"](Parity.Config(epochs=ex.pick(200, 3)))
     metrics = Trainer(task, out_dir=ex.out / "parity", progress=False).fit()
     print(f"parity: {metrics['accuracy']:.0%} of the test sequences right in every bit, "
-          f"after {metrics['epochs']} epochs ({metrics['seconds']:.1f} s)")
+          f"after {metrics['epochs']} epochs")
     # --8<-- [end:use]
 ex.show("parity/loss.png")  # in a notebook: the loss curve the Trainer wrote
 
