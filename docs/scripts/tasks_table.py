@@ -146,7 +146,8 @@ def result(row: Row, runs: Path) -> str:
     metrics = json.loads(path.read_text(encoding="utf-8"))
     main = " / ".join(number(metrics[k], row.digits) for k in row.metrics)
     extra = "".join(f", {k.replace('_', ' ')} {number(metrics[k], row.digits)}" for k in row.extra)
-    return f"**{main}**{extra} ({metrics['epochs']} epochs)"
+    epochs = metrics['epochs']
+    return f"**{main}**{extra} ({epochs} epoch{'' if epochs == 1 else 's'})"
 
 
 def table(runs: Path) -> str:
