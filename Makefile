@@ -29,7 +29,7 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(PY) benchmarks/run.py
+	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} $(PY) benchmarks/run.py  # one BLAS thread unless set: ratios, not cores
 	$(PY) benchmarks/anomaly.py
 
 # The tutorial's scripts, one per page: `make examples EXAMPLES_ARGS=--smoke` trains for seconds only.

@@ -107,7 +107,17 @@ def jitted_step(layer: mg.nn.Module, x: np.ndarray, y: np.ndarray) -> Callable[[
         train_step(x_tensor)
         return {name: p.grad for name, p in layer.named_parameters()}
 
+    trusted(train_step, lambda inputs: (inputs,), x)
     return step
+
+
+def trusted(jitted: Callable, arguments: Callable[[mg.Tensor], tuple], x: np.ndarray) -> None:
+    """Record ``jitted`` on ``x``, then pass its trial (a call with other values: replay and
+    eager compared bit for bit), so that every timed call is a replay."""
+    jitted(*arguments(mg.tensor(x)))
+    jitted(*arguments(mg.tensor((x + 1).astype(x.dtype))))
+    if not jitted.entries or not all(entry.trusted for entry in jitted.entries.values()):
+        raise SystemExit(f"mg.jit did not come to replay {jitted.__name__}: {jitted.warned or 'no reason given'}")
 
 
 def floor_for(cell: str, layer: mg.nn.Module, x: np.ndarray, y: np.ndarray) -> Floor:
@@ -327,13 +337,23 @@ def per_op_overhead() -> dict[str, float]:
     a = mg.tensor(a_data, requires_grad=True)
     b = mg.tensor(b_data, requires_grad=True)
 
+    def add_backward(a: mg.Tensor, b: mg.Tensor) -> None:
+        (a + b).backward(seed)
+
     def with_minigrad() -> None:
         a.grad = b.grad = None
-        (a + b).backward(seed)
+        add_backward(a, b)
 
     functions = {"NumPy by hand": by_hand, "minigrad": with_minigrad}
     if hasattr(mg, "jit"):
-        functions["mg.jit"] = mg.jit(with_minigrad)
+        jitted = mg.jit(add_backward)
+        trusted(jitted, lambda t: (mg.tensor(t.data, requires_grad=True), b), a_data)
+
+        def with_jit() -> None:
+            a.grad = b.grad = None
+            jitted(a, b)
+
+        functions["mg.jit"] = with_jit
     return dict(zip(functions, alternate(list(functions.values()), budget=2.0, rounds=7)))
 
 
@@ -358,8 +378,7 @@ def sequence_step(cell: str, batch: int, steps: int, hidden: int) -> dict[str, t
     floor = floor_for(cell, layer, x, y)
     timed = {"floor": floor.step, "minigrad": eager}
     jitted = jitted_step(layer, x, y)
-    if jitted is not None:
-        jitted()  # the recording call: replays follow
+    if jitted is not None:  # recorded and trusted already: every call is a replay
         runs["mg.jit"] = timed["mg.jit"] = jitted
     seconds: dict[str, list[float]] = {name: [] for name in timed}
     for _ in range(3):
@@ -368,6 +387,9 @@ def sequence_step(cell: str, batch: int, steps: int, hidden: int) -> dict[str, t
             f()
             seconds[name].append(time.perf_counter() - start)
     return {name: (float(np.median(seconds[name])), peak_bytes(runs[name])) for name in timed}
+
+
+LOAD_AT_START = os.getloadavg()[0]  # how busy the machine was when the run began
 
 
 def main() -> None:
@@ -458,7 +480,8 @@ def main() -> None:
         "# Benchmark results",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores; Python {sys.version.split()[0]}; "
-        f"NumPy {np.__version__} ({blas_threads()}); minigrad {mg.__version__}; {torch_version}.",
+        f"NumPy {np.__version__} ({blas_threads()}); minigrad {mg.__version__}; {torch_version}; "
+        f"load average {LOAD_AT_START:.1f} at the start (other work on the machine shifts the ratios).",
         f"Command: `{' '.join(['python', 'benchmarks/run.py', *sys.argv[1:]])}`. Input size {INPUT}, "
         "T = 32 steps; a training step is forward, MSE of the last step, backward through time, the weights' "
         "gradients read. Each ratio is a median over rounds that time the floor and the others in turn.",
