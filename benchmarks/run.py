@@ -406,7 +406,7 @@ def main() -> None:
     try:
         torch_version = (
             f"PyTorch {importlib.metadata.version('torch')} "
-            "(rows at T=32, H=128, timed in a process of their own with OPENBLAS_NUM_THREADS threads if set, "
+            "(timed in a process of their own with OPENBLAS_NUM_THREADS threads if set, "
             "divided by the floor timed here)"
         )
     except importlib.metadata.PackageNotFoundError:
