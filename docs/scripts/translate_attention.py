@@ -2,8 +2,8 @@
 
     .venv/bin/python docs/scripts/translate_attention.py      (or: make docs-images)
 
-Uses the attention model that docs/scripts/lecture_08_tasks.py trains for page 8's table
-(out/docs/08/translate-attention/, `minigrad train translate` with its default options), and
+Uses the attention model of page 8's table and docs/tasks.md's (docs/images/tasks/runs/translate/,
+`minigrad train translate` with its default options, trained by docs/scripts/tasks_table.py), and
 trains it first when it is missing (tens of minutes on one core). Chinese characters need a
 CJK font (e.g. Debian's fonts-wqy-microhei); without one matplotlib draws them as boxes.
 """
@@ -20,7 +20,7 @@ import minigrad as mg
 from minigrad.cli import _task_from_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
-CHECKPOINT = ROOT / "out" / "docs" / "08" / "translate-attention" / "model.safetensors"
+CHECKPOINT = ROOT / "docs" / "images" / "tasks" / "runs" / "translate" / "model.safetensors"
 SENTENCE = "我明天去学校。"  # one it gets right; its mistakes are in examples.txt
 
 
