@@ -23,6 +23,7 @@ class GRUCell(mg.nn.Cell):
     def input_projection(self, x):
         return mg.nn.linear(x, self.weight_ih, self.bias_ih)  # the three gates' x_t part at once
 
+    # --8<-- [start:step]
     def recurrence(self, xu, h):
         both_gates = [2 * self.hidden_size, self.hidden_size]  # (r, z) and n
         x_rz, x_n = mg.split(xu, both_gates, axis=1)
@@ -32,6 +33,7 @@ class GRUCell(mg.nn.Cell):
         h = n + z * (h - n)  # (1 - z) * n + z * h, with one op fewer
         h.name = "h_t"  # names show in graph pictures, with t replaced by the step
         return h, h
+    # --8<-- [end:step]
 
 
 @mg.hookimpl

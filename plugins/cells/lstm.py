@@ -32,6 +32,7 @@ class LSTMCell(mg.nn.Cell):
         zeros = np.zeros((batch_size, self.hidden_size), dtype=self.weight_ih.dtype)
         return mg.tensor(zeros, name="h_0"), mg.tensor(zeros, name="c_0")
 
+    # --8<-- [start:step]
     def input_projection(self, x):
         """The four gates' x_t part and both biases, which do not depend on the state."""
         if self.bias_ih is None:
@@ -46,6 +47,7 @@ class LSTMCell(mg.nn.Cell):
         h = o.sigmoid() * c.tanh()
         c.name, h.name = "c_t", "h_t"  # names show in graph pictures, with t replaced by the step
         return h, (h, c)
+    # --8<-- [end:step]
 
 
 @mg.hookimpl

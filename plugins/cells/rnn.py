@@ -23,6 +23,7 @@ class RNNCell(mg.nn.Cell):
         self.bias_ih = self.uniform_parameter(hidden_size) if bias else None
         self.bias_hh = self.uniform_parameter(hidden_size) if bias else None
 
+    # --8<-- [start:step]
     def input_projection(self, x: mg.Tensor) -> mg.Tensor:
         """x_t U + b: the part of h_t that does not depend on the state (b = b_ih + b_hh)."""
         if self.bias_ih is None:
@@ -35,6 +36,7 @@ class RNNCell(mg.nn.Cell):
         s = h.tanh() if self.nonlinearity == "tanh" else h.relu()
         s.name = "s_t"
         return s, s
+    # --8<-- [end:step]
 
 
 @mg.hookimpl
