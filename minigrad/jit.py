@@ -30,14 +30,14 @@ from __future__ import annotations
 import copy
 import threading
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from minigrad import autograd
-from minigrad.autograd import unbroadcast
-from minigrad.deferred import resolve
 from minigrad.grad_mode import state
+from minigrad.lowering import BACK, CALL, LEAF, OPS, SEED, WALK, Plan
 from minigrad.nn.module import Module
 from minigrad.optim import Optimizer
 from minigrad.rng import default_rng
@@ -101,9 +101,6 @@ def _arrays(leaves: list) -> list[np.ndarray]:
 
 
 # -- recording ----------------------------------------------------------------------------
-
-OPS, WALK, CALL = 0, 1, 2  # the kinds of events of a program
-SEED, BACK, LEAF = 0, 1, 2  # the kinds of instructions of a walk
 
 
 class Recorder:
@@ -261,7 +258,7 @@ class Recorder:
             if self.walk is None or not self.walk.reach(index, sent):
                 if self.walk is not None:
                     self.finish_walk()
-                forward, _, _, outs = self.ops[index]
+                outs = self.ops[index][3]
                 if type(outs) is tuple:
                     raise Unsupported("backward() from one output of a multi-output op")
                 self.walk = Walk(self, self.gnodes_of(index)[0], g)
@@ -366,6 +363,8 @@ class Program:
         self.ops = recorder.ops
         self.events = recorder.events
         self.gnodes = len(recorder.gnode_keys)
+        self.plan: Plan | None = None
+        self.lock = threading.Lock()
 
     def _template(self, value: Any, recorder: Recorder) -> Any:
         """How to rebuild what the step returned from a replay's arrays."""
@@ -393,67 +392,15 @@ class Program:
         )
 
     def replay(self, inputs: list) -> Any:
-        values: list[Any] = [None] * self.slots
+        """The step on new inputs: the lowered plan (lowering.py), built by the first replay."""
         arrays = _arrays(inputs)
-        for slot, array in enumerate(arrays):
-            values[slot] = array
-        for slot, source in self.copies:
-            values[slot] = arrays[source].copy()
-        for slot, t in self.live:
-            values[slot] = t.data
-        for slot, array in self.constants:
-            values[slot] = array
-        backwards: list[Any] = [None] * len(self.ops)
-        ops = self.ops
-        for event in self.events:
-            kind = event[0]
-            if kind == OPS:
-                for index in range(event[1], event[2]):
-                    forward, ins, params, outs = ops[index]
-                    out, backwards[index] = forward(*[values[s] for s in ins], **params)
-                    if type(outs) is int:
-                        values[outs] = out if type(out) is np.ndarray else np.asarray(out)
-                    else:
-                        for slot, piece in zip(outs, out):
-                            values[slot] = piece if type(piece) is np.ndarray else np.asarray(piece)
-            elif kind == WALK:
-                self._walk(event[1], backwards, inputs)
+        with self.lock:  # one set of buffers: two threads replay one after the other
+            plan = self.plan
+            if plan is None or not plan.still_bound():  # the first replay, or a parameter's array was replaced
+                plan = self.plan = Plan(self, inputs, arrays)
             else:
-                event[1](*event[2], **event[3])
-        return self._rebuild(self.returned, values, inputs)
-
-    def _walk(self, instructions: list, backwards: list, inputs: list) -> None:
-        """``backward_walk``'s arithmetic, in its order, from the recorded instructions."""
-        pending: list[Any] = [None] * self.gnodes
-        for instruction in instructions:
-            kind = instruction[0]
-            if kind == BACK:
-                _, index, node, joint, sends = instruction
-                if joint is None:
-                    g = resolve(pending[node])
-                    pending[node] = None
-                else:
-                    g = tuple(resolve(pending[n]) for n in joint)
-                    for n in joint:
-                        pending[n] = None
-                sent = backwards[index](g)
-                for k, parent, shape in sends:
-                    grad = sent[k]
-                    if grad.shape != shape:
-                        grad = unbroadcast(resolve(grad), shape)
-                    earlier = pending[parent]
-                    pending[parent] = grad if earlier is None else earlier + grad
-            elif kind == LEAF:
-                _, node, (where, ref) = instruction
-                leaf = inputs[ref] if where == "arg" else ref
-                g = resolve(pending[node])
-                pending[node] = None
-                if leaf.grad is None:
-                    leaf.grad = np.array(g, dtype=leaf.data.dtype)
-                else:
-                    leaf.grad += g
-            else:  # SEED
-                pending[instruction[1]] = instruction[2].copy()
+                plan.run(inputs, arrays)
+            return self._rebuild(self.returned, plan.values, inputs)
 
     def _rebuild(self, template: Any, values: list, inputs: list) -> Any:
         kind, payload = template
@@ -463,10 +410,10 @@ class Program:
             return {k: self._rebuild(t, values, inputs) for k, t in payload.items()}
         if kind == "arg":
             return inputs[payload]
-        if kind == "tensor":
-            return Tensor.from_op(values[payload])
+        if kind == "tensor":  # a copy: the buffer is overwritten by the next replay
+            return Tensor.from_op(np.array(values[payload], copy=True))
         if kind == "array":
-            return values[payload]
+            return np.array(values[payload], copy=True)
         return payload
 
 
@@ -595,7 +542,7 @@ class _Watching:
 
         return watched
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         for obj, name in self.patched:
             object.__delattr__(obj, name)
 
