@@ -53,13 +53,19 @@ class Builder:
 
     def __init__(self) -> None:
         self.kernels: list[Callable[[], Any]] = []
+        self.owned: set[int] = set()  # buffers made here, which ``place`` may move into a join
+        self.pinned: list[np.ndarray] = []  # arrays held inside closures, which must stay where they are
 
     def run(self, function: Callable, *args: Any, out: np.ndarray | None = None, **kwargs: Any) -> np.ndarray:
         """``function(*args, out=out)``; without ``out``, a new buffer shaped like the result."""
         if out is None:
             result = function(*args, **kwargs)  # learns the result's shape and dtype
             out = result if type(result) is np.ndarray else np.array(result)
-        kernel = partial(function, *args, out=out, **kwargs)
+            self.owned.add(id(out))
+        if type(function) is np.ufunc and not kwargs:
+            kernel = partial(function, *args, out)  # out= given by position: a third less call overhead
+        else:
+            kernel = partial(function, *args, out=out, **kwargs)
         kernel()  # the out= call itself, the one every replay makes
         self.kernels.append(kernel)
         return out
@@ -75,6 +81,7 @@ class Builder:
         if np.may_share_memory(view, a):
             return view
         out = np.empty(view.shape, a.dtype)
+        self.owned.add(id(out))
         self.call(partial(np.copyto, out.reshape(a.shape), a))  # C order, as reshape copies
         return out
 
@@ -88,6 +95,7 @@ class Builder:
             return self.run(np.matmul, lefts.T, rights)
         if type(grad) is Scatter:
             total = np.zeros(grad.shape, dtype=grad.dtype)
+            self.owned.add(id(total))
             self.call(partial(total.fill, 0))
             for index, part, basic in grad.parts:
                 if basic:
@@ -157,7 +165,8 @@ class Plan:
                 self._walk(k, event[1], backwards, program)
             else:  # an optimizer's or module's step / zero_grad
                 k.call(partial(event[1], *event[2], **event[3]))
-        self.kernels, self.values = k.kernels, values
+        self.kernels = place(k.kernels, values, k.owned, k.pinned)
+        self.values = values
 
     def _walk(self, k: Builder, instructions: list, backwards: list, program: Any) -> None:
         """``backward_walk``'s arithmetic, in its order, from the recorded instructions."""
@@ -209,6 +218,104 @@ class Plan:
             kernel()
 
 
+# -- copies avoided ------------------------------------------------------------------------------
+
+JOINS = (np.concatenate, np.stack)
+
+
+def place(kernels: list, values: list, owned: set[int], pinned: list) -> list:
+    """The kernels with joins (concatenate, stack: the gradient of split and unbind, the weight
+    sums' rows, a stacked output) made in place where they can be: a part computed into a buffer
+    of its own that nothing else views is computed straight into its region of the joined buffer,
+    and the join no longer copies it. Joins are taken last first, so that a joined buffer can
+    itself move into a later join. The values are unchanged; ``values`` is updated in place."""
+    users: dict[int, set[int]] = {}  # id of the array owning some memory -> ids of the arrays seen on it
+    unknown: list[np.ndarray] = []  # views whose owner NumPy does not record (np.broadcast_to)
+    for a in [a for kernel in kernels for a in _arrays_in(kernel)] + [*values, *pinned]:
+        if isinstance(a, np.ndarray):
+            root = _root(a)
+            if root is None:
+                unknown.append(a)
+            else:
+                users.setdefault(id(root), set()).add(id(a))
+    moved: dict[int, np.ndarray] = {}  # id of a part's buffer -> its region of a joined buffer
+    result = list(kernels)
+    for position in reversed(range(len(result))):
+        kernel = result[position]
+        if type(kernel) is not partial or kernel.func not in JOINS:
+            continue
+        parts, joined = kernel.args[0], kernel.keywords["out"]
+        joined = moved.get(id(joined), joined)
+        copies = []
+        for part, region in zip(parts, _regions(kernel.func, parts, joined, kernel.keywords.get("axis", 0))):
+            movable = (
+                id(part) in owned
+                and part.base is None
+                and users.get(id(part)) == {id(part)}
+                and [p is part for p in parts].count(True) == 1
+                and (part.shape, part.dtype) == (region.shape, region.dtype)
+                and not any(np.may_share_memory(part, u) for u in unknown)
+            )
+            if movable:
+                moved[id(part)] = region
+                owned.discard(id(part))
+            else:
+                copies.append(partial(np.copyto, region, part))
+        result[position : position + 1] = copies
+    values[:] = [_moved(v, moved) for v in values]
+    return [_moved_kernel(kernel, moved) for kernel in result]
+
+
+def _regions(join: Callable, parts: list, joined: np.ndarray, axis: int) -> list[np.ndarray]:
+    """Each part's region (a view) of the joined buffer."""
+    axis %= joined.ndim
+    before = (slice(None),) * axis
+    if join is np.stack:
+        return [joined[(*before, i)] for i in range(len(parts))]
+    ends = np.cumsum([p.shape[axis] for p in parts])
+    return [joined[(*before, slice(end - p.shape[axis], end))] for p, end in zip(parts, ends)]
+
+
+def _root(a: np.ndarray) -> np.ndarray | None:
+    """The array that owns ``a``'s memory (NumPy points every view at it), None if not an array."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a if a.base is None else None
+
+
+def _arrays_in(kernel: Callable) -> list[np.ndarray]:
+    """The arrays a kernel refers to (generic kernels are closures: they pin theirs instead)."""
+    if type(kernel) is not partial:
+        return []
+    found = []
+    for value in (*kernel.args, *kernel.keywords.values(), getattr(kernel.func, "__self__", None)):
+        if isinstance(value, np.ndarray):
+            found.append(value)
+        elif type(value) in (list, tuple):
+            found += [v for v in value if isinstance(v, np.ndarray)]
+    return found
+
+
+def _moved(value: Any, moved: dict[int, np.ndarray]) -> Any:
+    if isinstance(value, np.ndarray):
+        return moved.get(id(value), value)
+    if type(value) in (list, tuple):
+        return type(value)(_moved(v, moved) for v in value)
+    return value
+
+
+def _moved_kernel(kernel: Callable, moved: dict[int, np.ndarray]) -> Callable:
+    if type(kernel) is not partial or not moved:
+        return kernel
+    func = kernel.func
+    owner = getattr(func, "__self__", None)
+    if isinstance(owner, np.ndarray) and id(owner) in moved:  # total.fill(0) of a moved buffer
+        func = getattr(moved[id(owner)], func.__name__)
+    args = tuple(_moved(a, moved) for a in kernel.args)
+    keywords = {name: _moved(v, moved) for name, v in kernel.keywords.items()}
+    return partial(func, *args, **keywords)
+
+
 def generic(k: Builder, forward: Callable, arrays: list, params: dict) -> tuple:
     """An op with no lowering: its own forward and backward run at every replay, and what
     they return is copied into buffers of its own."""
@@ -223,6 +330,7 @@ def generic(k: Builder, forward: Callable, arrays: list, params: dict) -> tuple:
             np.copyto(buffer, piece)
 
     k.kernels.append(forward_kernel)  # it ran above
+    k.pinned += [*arrays, *buffers]
 
     def lowered_backward(k: Builder, g: Any, needs: tuple) -> tuple:
         sent = closure[0](g)
@@ -234,6 +342,7 @@ def generic(k: Builder, forward: Callable, arrays: list, params: dict) -> tuple:
                     np.copyto(buffer, resolve(s))
 
         k.kernels.append(backward_kernel)  # it ran above
+        k.pinned += [a for a in (*(g if type(g) is tuple else (g,)), *grads) if a is not None]
         return tuple(grads)
 
     return (buffers if many else buffers[0]), lowered_backward

@@ -89,7 +89,19 @@ class Module:
         return path
 
     def parameters(self) -> Iterator[Parameter]:
-        return (parameter for _, parameter in self.named_parameters())
+        """Every parameter, each once, in ``named_parameters()``'s order, without making the names
+        (``zero_grad`` runs every step)."""
+        seen: set[int] = set()
+        for module in self._preorder():
+            for parameter in module._parameters.values():
+                if id(parameter) not in seen:
+                    seen.add(id(parameter))
+                    yield parameter
+
+    def _preorder(self) -> Iterator[Module]:
+        yield self
+        for child in self._modules.values():
+            yield from child._preorder()
 
     def label_parameters(self) -> Module:
         """Set each parameter's ``name``, the label graph pictures show, to its name in
