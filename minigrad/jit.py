@@ -160,7 +160,10 @@ class Recorder:
         return slot
 
     def _copied_input(self, array: np.ndarray) -> int | None:
-        """The input this array is an exact copy of, if any (the trial replay checks the guess)."""
+        """The input this array is an exact copy of, if any (the trial replay checks the guess).
+        A single number is taken for a constant: it equals an input by coincidence too often."""
+        if array.size < 2:
+            return None
         for index, leaf in enumerate(self.inputs):
             source = leaf.data if isinstance(leaf, Tensor) else leaf
             if source.shape == array.shape and source.dtype == array.dtype and np.array_equal(source, array):

@@ -99,7 +99,7 @@ class Builder:
             self.call(partial(total.fill, 0))
             for index, part, basic in grad.parts:
                 if basic:
-                    window = total[index]  # a view: distinct slices may overlap, so add, never overwrite
+                    window = total[_as_view(index)]  # distinct slices may overlap: add, never overwrite
                     self.run(np.add, window, part, out=window)
                 else:
                     self.call(partial(np.add.at, total, index, part))
@@ -271,7 +271,7 @@ def _regions(join: Callable, parts: list, joined: np.ndarray, axis: int) -> list
     axis %= joined.ndim
     before = (slice(None),) * axis
     if join is np.stack:
-        return [joined[(*before, i)] for i in range(len(parts))]
+        return [joined[(*before, i, ...)] for i in range(len(parts))]  # ...: a 0-d region is a view too
     ends = np.cumsum([p.shape[axis] for p in parts])
     return [joined[(*before, slice(end - p.shape[axis], end))] for p, end in zip(parts, ends)]
 
@@ -381,10 +381,10 @@ def linear(k, x, weight, bias=None):
         raise NotLowered("linear with type promotion")
     rows_x = x if x.ndim == 2 else k.reshaped(x, (-1, x.shape[-1]))
     out = k.run(np.matmul, rows_x, weight.T)
-    if bias is not None:
-        k.run(np.add, out, bias, out=out)  # in place, as ops.linear
     if x.ndim != 2:
         out = out.reshape(*x.shape[:-1], weight.shape[0])  # a view: the buffer is contiguous
+    if bias is not None:
+        k.run(np.add, out, bias, out=out)  # in place, as ops.linear
 
     def backward(k, g, needs):
         rows_g = g if g.ndim == 2 else k.reshaped(g, (-1, g.shape[-1]))
@@ -469,17 +469,30 @@ def reshape(k, a, *, shape):
 @lowers(ops.getitem)
 def getitem(k, a, *, index):
     basic = ops._is_basic(index)
-    picked = a[index]
+    picked = a[_as_view(index)] if basic else a[index]
     if basic and type(picked) is np.ndarray and np.may_share_memory(picked, a):
         out = picked  # a view of a fixed buffer: nothing to do at replay
     else:
-        out = np.array(picked, copy=True)
-        k.call(partial(np.copyto, out, a[index]) if basic else partial(_take, a, index, out))
+        out = np.array(picked, copy=True)  # a copy (advanced index) or a number (every axis indexed)
+        k.call(partial(_take, a, index, out))
 
     def backward(k, g, needs):
         return (Scatter(a.shape, a.dtype, index, g, basic),)
 
     return out, backward
+
+
+def _as_view(index: Any) -> Any:
+    """A basic index that gives a view even where it indexes every axis (``a[0]`` of a vector is a
+    number, ``a[0, ...]`` a 0-d view)."""
+    parts = index if type(index) is tuple else (index,)
+    return parts if any(part is Ellipsis for part in parts) else (*parts, Ellipsis)
+
+
+def _layers(a: np.ndarray, axis: int) -> tuple[np.ndarray, ...]:
+    """The slices along ``axis``, as views (``[i, ...]``: a 0-d slice is a view, not a number)."""
+    layers = np.moveaxis(a, axis, 0)
+    return tuple(layers[i, ...] for i in range(len(layers)))
 
 
 def _take(a: np.ndarray, index: Any, out: np.ndarray) -> None:
@@ -503,7 +516,7 @@ def split(k, a, *, sizes, axis=0):
 
 @lowers(ops.unbind)
 def unbind(k, a, *, axis=0):
-    slices = tuple(np.moveaxis(a, axis, 0))  # views
+    slices = _layers(a, axis)
 
     def backward(k, grads, needs):
         parts = [np.zeros(s.shape, a.dtype) if g is None else g for g, s in zip(grads, slices)]
@@ -515,7 +528,7 @@ def unbind(k, a, *, axis=0):
 @lowers(ops.stack)
 def stack(k, *arrays, axis=0):
     def backward(k, g, needs):
-        return tuple(np.moveaxis(g, axis, 0))  # views
+        return _layers(g, axis)
 
     return k.run(np.stack, list(arrays), axis=axis), backward
 
