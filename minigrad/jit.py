@@ -366,6 +366,7 @@ class Program:
         self.ops = recorder.ops
         self.events = recorder.events
         self.gnodes = len(recorder.gnode_keys)
+        self.returned_slots = sorted(_slots_in(self.returned))
         self.plan: Plan | None = None
         self.lock = threading.Lock()
 
@@ -405,6 +406,11 @@ class Program:
                 plan.run(inputs, arrays)
             return self._rebuild(self.returned, plan.values, inputs)
 
+    def build(self, inputs: list) -> None:
+        """Lower the recording into a plan; building runs the step once (the trial puts it back)."""
+        with self.lock:
+            self.plan = Plan(self, inputs, _arrays(inputs))
+
     def _rebuild(self, template: Any, values: list, inputs: list) -> Any:
         kind, payload = template
         if kind in (tuple, list):
@@ -418,6 +424,16 @@ class Program:
         if kind == "array":
             return np.array(values[payload], copy=True)
         return payload
+
+
+def _slots_in(template: Any) -> set[int]:
+    """The slots whose arrays a template returns."""
+    kind, payload = template
+    if kind in (tuple, list):
+        return set().union(*(_slots_in(t) for t in payload))
+    if kind is dict:
+        return set().union(*(_slots_in(t) for t in payload.values()))
+    return {payload} if kind in ("tensor", "array") else set()
 
 
 # -- the state a step changes, saved and compared --------------------------------------------
@@ -647,6 +663,8 @@ class Jitted:
         tensors = list({id(t): t for t in tensors}.values())
         saved = Snapshot(tensors, entry.stateful)
         try:
+            program.build(inputs)  # a run: put back, so that the plan's own kernels are what is compared
+            saved.restore()
             replayed = _fingerprint(tensors, entry.stateful, program.replay(inputs))
         except Exception as error:  # noqa: BLE001 - a replay that fails is a replay we cannot use
             replayed = [("failed", repr(error))]

@@ -21,6 +21,7 @@ matmul over all rows (``ProductSum``), with the rows gathered into one buffer al
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -165,8 +166,11 @@ class Plan:
                 self._walk(k, event[1], backwards, program)
             else:  # an optimizer's or module's step / zero_grad
                 k.call(partial(event[1], *event[2], **event[3]))
-        self.kernels = place(k.kernels, values, k.owned, k.pinned)
-        self.values = values
+        self.values = {slot: values[slot] for slot in program.returned_slots}  # what the step returns
+        kept = list(self.values.values())
+        kernels = place(k.kernels, kept, k.owned, k.pinned)
+        self.values = dict(zip(self.values, kept))
+        self.kernels = share_memory(kernels, kept, k.owned, k.pinned)
 
     def _walk(self, k: Builder, instructions: list, backwards: list, program: Any) -> None:
         """``backward_walk``'s arithmetic, in its order, from the recorded instructions."""
@@ -262,8 +266,73 @@ def place(kernels: list, values: list, owned: set[int], pinned: list) -> list:
             else:
                 copies.append(partial(np.copyto, region, part))
         result[position : position + 1] = copies
-    values[:] = [_moved(v, moved) for v in values]
-    return [_moved_kernel(kernel, moved) for kernel in result]
+    if not moved:
+        return result
+
+    def replace(a: np.ndarray) -> np.ndarray:
+        return moved.get(id(a), a)
+
+    values[:] = [replace(v) for v in values]
+    return [_rewritten(kernel, replace) for kernel in result]
+
+
+def share_memory(kernels: list, kept: list, owned: set[int], pinned: list) -> list:
+    """The kernels with buffers that are never needed at the same time sharing memory: a buffer
+    whose last reader has run lends its memory to one first written later (the backward walk's
+    gradients, each read once, share a few blocks between them, as a hand-written loop reuses
+    its temporaries). Returned and pinned buffers, and any a view NumPy cannot trace may see,
+    keep their own. The values are unchanged."""
+    first: dict[int, int] = {}  # id of a buffer -> the position of the first kernel that uses it
+    last: dict[int, int] = {}
+    buffers: dict[int, np.ndarray] = {}
+    unknown: list[np.ndarray] = []
+    for position, kernel in enumerate(kernels):
+        for a in _arrays_in(kernel):
+            root = _root(a)
+            if root is None:
+                unknown.append(a)
+            elif id(root) in owned:
+                first.setdefault(id(root), position)
+                last[id(root)], buffers[id(root)] = position, root
+    fixed = {id(b) for key, b in buffers.items() if not b.flags.c_contiguous or b.nbytes == 0}
+    for a in [*kept, *pinned]:
+        root = _root(a)
+        if root is None:
+            unknown.append(a)
+        else:
+            fixed.add(id(root))
+    for view in unknown:
+        fixed.update(key for key, b in buffers.items() if np.may_share_memory(view, b))
+    memory: dict[int, np.ndarray] = {}  # id of a buffer -> the buffer whose memory it uses
+    free: dict[int, list[np.ndarray]] = {}  # bytes -> memory no longer needed
+    holding: list[tuple[int, int]] = []  # (last use, id) of the buffers holding memory, soonest first
+    for key in sorted(first, key=first.__getitem__):
+        if key in fixed:
+            continue
+        while holding and holding[0][0] < first[key]:  # strictly before: never a kernel's input and output
+            _, done = heapq.heappop(holding)
+            free.setdefault(memory[done].nbytes, []).append(memory[done])
+        buffer = buffers[key]
+        pool = free.get(buffer.nbytes)
+        memory[key] = pool.pop() if pool else buffer
+        heapq.heappush(holding, (last[key], key))
+    lent = {key: m for key, m in memory.items() if m is not buffers[key]}
+    if not lent:
+        return kernels
+    rebased: dict[int, np.ndarray] = {}
+
+    def rebase(a: np.ndarray) -> np.ndarray:
+        if id(a) not in rebased:
+            root = _root(a)
+            target = lent.get(id(root)) if root is not None else None
+            if target is None:
+                rebased[id(a)] = a
+            else:
+                offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+                rebased[id(a)] = np.ndarray(a.shape, a.dtype, buffer=target, offset=offset, strides=a.strides)
+        return rebased[id(a)]
+
+    return [_rewritten(kernel, rebase) for kernel in kernels]
 
 
 def _regions(join: Callable, parts: list, joined: np.ndarray, axis: int) -> list[np.ndarray]:
@@ -296,23 +365,24 @@ def _arrays_in(kernel: Callable) -> list[np.ndarray]:
     return found
 
 
-def _moved(value: Any, moved: dict[int, np.ndarray]) -> Any:
+def _replaced(value: Any, replace: Callable[[np.ndarray], np.ndarray]) -> Any:
     if isinstance(value, np.ndarray):
-        return moved.get(id(value), value)
+        return replace(value)
     if type(value) in (list, tuple):
-        return type(value)(_moved(v, moved) for v in value)
+        return type(value)(_replaced(v, replace) for v in value)
     return value
 
 
-def _moved_kernel(kernel: Callable, moved: dict[int, np.ndarray]) -> Callable:
-    if type(kernel) is not partial or not moved:
+def _rewritten(kernel: Callable, replace: Callable[[np.ndarray], np.ndarray]) -> Callable:
+    """The kernel with each array it refers to replaced (a generic closure is left as it is)."""
+    if type(kernel) is not partial:
         return kernel
     func = kernel.func
     owner = getattr(func, "__self__", None)
-    if isinstance(owner, np.ndarray) and id(owner) in moved:  # total.fill(0) of a moved buffer
-        func = getattr(moved[id(owner)], func.__name__)
-    args = tuple(_moved(a, moved) for a in kernel.args)
-    keywords = {name: _moved(v, moved) for name, v in kernel.keywords.items()}
+    if isinstance(owner, np.ndarray):  # total.fill(0)
+        func = getattr(replace(owner), func.__name__)
+    args = tuple(_replaced(a, replace) for a in kernel.args)
+    keywords = {name: _replaced(v, replace) for name, v in kernel.keywords.items()}
     return partial(func, *args, **keywords)
 
 
