@@ -22,6 +22,7 @@ matmul over all rows (``ProductSum``), with the rows gathered into one buffer al
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -251,12 +252,13 @@ def place(kernels: list, values: list, owned: set[int], pinned: list) -> list:
         parts, joined = kernel.args[0], kernel.keywords["out"]
         joined = moved.get(id(joined), joined)
         copies = []
+        times = Counter(map(id, parts))
         for part, region in zip(parts, _regions(kernel.func, parts, joined, kernel.keywords.get("axis", 0))):
             movable = (
                 id(part) in owned
                 and part.base is None
                 and users.get(id(part)) == {id(part)}
-                and [p is part for p in parts].count(True) == 1
+                and times[id(part)] == 1
                 and (part.shape, part.dtype) == (region.shape, region.dtype)
                 and not any(np.may_share_memory(part, u) for u in unknown)
             )

@@ -1,12 +1,16 @@
-"""What mg.jit records for one RNN training step: the list docs/jit.md includes.
+"""What mg.jit records for one RNN training step, and what a replay of it runs: the two
+lists docs/jit.md includes.
 
 A one-layer tanh RNN (input 2, hidden 3) over T = 2 steps, batch 1, the MSE of the last
-state, backward(). The script records the step, then prints the recording as a program:
-the forward's array calls in order, then the backward walk's instructions.
+state, backward(). The script records the step and prints the recording as a program: the
+forward's array calls in order, then the backward walk's instructions. It then calls the
+step with other values (the trial, which lowers the recording onto buffers) and prints the
+plan every later call runs: one NumPy call per line, each writing into a buffer of its own.
 
-    .venv/bin/python docs/scripts/jit_recording.py      # writes docs/images/jit/recording.txt
+    .venv/bin/python docs/scripts/jit_recording.py   # writes docs/images/jit/recording.txt, plan.txt
 """
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +20,7 @@ from minigrad.io import write_atomically
 from minigrad.jit import BACK, CALL, LEAF, OPS, SEED, WALK
 
 OUT = Path(__file__).resolve().parent.parent / "images" / "jit" / "recording.txt"
+PLAN_OUT = OUT.with_name("plan.txt")
 
 
 def main() -> None:
@@ -33,7 +38,8 @@ def main() -> None:
     jitted = mg.jit(step)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(1, 2, 2))  # (batch, time steps, input)
-    jitted(mg.tensor(x), rng.normal(size=(1, 3)))
+    y = rng.normal(size=(1, 3))
+    jitted(mg.tensor(x), y)
     program = next(iter(jitted.entries.values())).program
     batch, steps, _ = x.shape
     header = (f"a one-layer tanh RNN: input size {layer.input_size}, hidden size {layer.hidden_size}, "
@@ -88,6 +94,70 @@ def main() -> None:
     print(text, end="")
     write_atomically(OUT, text.encode())
     print(f"wrote {OUT}")
+
+    jitted(mg.tensor(x + 1), y)  # the trial: lowered, replayed, compared with eager
+    assert jitted.replays == 0 and next(iter(jitted.entries.values())).trusted
+    plan_text = plan_listing(program, names) + "\n"
+    print(plan_text, end="")
+    write_atomically(PLAN_OUT, plan_text.encode())
+    print(f"wrote {PLAN_OUT}")
+
+
+def plan_listing(program, names: dict) -> str:
+    """The lowered plan: every kernel as the NumPy call it makes, arrays named by their memory."""
+    plan = program.plan
+    known = {id(plan.inputs[0]): "x", id(plan.inputs[1]): "y"}
+    known |= {id(t.data): names.get(id(t), "live") for _, t in program.live}
+    known |= {id(array): f"const{array.shape}" for _, array in program.constants}
+    blocks: dict[int, str] = {}  # id of the array owning some memory -> m0, m1, ...
+
+    def name(a) -> str:
+        if id(a) in known:
+            return known[id(a)]
+        root = a
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        block = known.get(id(root)) or blocks.setdefault(id(root), f"m{len(blocks)}")
+        if a.ndim == 2 and a.shape == root.shape[::-1] and a.strides == root.strides[::-1]:
+            return f"{block}.T"
+        whole = a.shape == root.shape and a.__array_interface__["data"][0] == root.__array_interface__["data"][0]
+        return block if whole else f"{block}[{'x'.join(map(str, a.shape)) or '()'}]"
+
+    def shown(value) -> str:
+        if isinstance(value, np.ndarray):
+            return name(value)
+        if type(value) in (list, tuple):
+            return "[" + ", ".join(shown(v) for v in value) + "]"
+        return repr(value)
+
+    lines = []
+    for kernel in plan.kernels:
+        func = kernel.func if type(kernel) is partial else kernel
+        owner = getattr(func, "__self__", None)
+        if type(kernel) is not partial:
+            lines.append(f"  {func.__qualname__}  (an op with no lowering: its own forward, copied in)")
+        elif func.__name__ == "_to_leaf":
+            where, ref, g = kernel.args
+            leaf = names.get(id(ref), "x") if where == "live" else "x"
+            lines.append(f"  {leaf}.grad = copy of {name(g)}")
+        elif isinstance(owner, np.ndarray):
+            lines.append(f"  {name(owner)}.{func.__name__}({', '.join(map(shown, kernel.args))})")
+        elif owner is not None and not isinstance(owner, np.ufunc):
+            lines.append(f"  {type(owner).__name__}.{func.__name__}()")
+        elif isinstance(func, np.ufunc) and "out" not in kernel.keywords:
+            *ins, out = kernel.args
+            lines.append(f"  np.{func.__name__}({', '.join(map(shown, ins))}, out={name(out)})")
+        else:
+            keywords = {k: v for k, v in kernel.keywords.items() if k != "out"}
+            arguments = [*map(shown, kernel.args), *(f"{k}={shown(v)}" for k, v in keywords.items())]
+            out = kernel.keywords.get("out")
+            into = f", out={name(out)}" if out is not None else ""
+            lines.append(f"  np.{func.__name__}({', '.join(arguments)}{into})")
+    return "\n".join([
+        f"the plan a replay runs: {len(plan.kernels)} NumPy calls on {len(blocks)} blocks of memory "
+        "(m0, m1, ...; m3[1x3] is a view of part of m3), allocated once",
+        *lines,
+    ])  # fmt: skip
 
 
 def cell_copies(program, label: dict, names: dict, walk_order: list[int]) -> str:
