@@ -79,17 +79,18 @@ def _flatten(value: Any, leaves: list, key: list) -> None:
         for part in value.values():
             _flatten(part, leaves, key)
     elif isinstance(value, Tensor):
-        if value.dtype.kind == "f":  # a float tensor is an input: its values change from call to call
+        data = value.data
+        if data.dtype.kind == "f":  # a float tensor is an input: its values change from call to call
             leaves.append(value)
-            key.append(("tensor", value.shape, value.dtype.str, value.requires_grad))
+            key.append(("tensor", data.shape, data.dtype, value.requires_grad))
         else:  # integers (lengths, token ids) decide indices and masks: their values are the signature
-            key.append(("int tensor", value.shape, value.dtype.str, value.data.tobytes()))
+            key.append(("int tensor", data.shape, data.dtype, data.tobytes()))
     elif isinstance(value, np.ndarray):
         if value.dtype.kind == "f":
             leaves.append(value)
-            key.append(("array", value.shape, value.dtype.str))
+            key.append(("array", value.shape, value.dtype))
         else:
-            key.append(("int array", value.shape, value.dtype.str, value.tobytes()))
+            key.append(("int array", value.shape, value.dtype, value.tobytes()))
     elif value is None or kind in (bool, int, float, str):
         key.append((kind, value))
     else:
