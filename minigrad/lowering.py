@@ -226,6 +226,10 @@ class Plan:
 # -- copies avoided ------------------------------------------------------------------------------
 
 JOINS = (np.concatenate, np.stack)
+# Calls whose every result element is correctly rounded, whatever the layout of their arrays. A part
+# laid out otherwise in its region (a column block, strided) moves only if nothing else touches it:
+# a transcendental ufunc or a reduction may take another code path, or sum in another order.
+EXACT = {"add", "subtract", "multiply", "divide", "negative", "matmul", "copyto", "concatenate", "stack", "fill"}
 
 
 def place(kernels: list, values: list, owned: set[int], pinned: list) -> list:
@@ -236,6 +240,10 @@ def place(kernels: list, values: list, owned: set[int], pinned: list) -> list:
     itself move into a later join. The values are unchanged; ``values`` is updated in place."""
     users: dict[int, set[int]] = {}  # id of the array owning some memory -> ids of the arrays seen on it
     unknown: list[np.ndarray] = []  # views whose owner NumPy does not record (np.broadcast_to)
+    functions: dict[int, set] = {}  # id of an array -> the functions of the kernels that use it
+    for kernel in kernels:
+        for a in _arrays_in(kernel):
+            functions.setdefault(id(a), set()).add(getattr(kernel.func, "__name__", kernel.func))
     for a in [a for kernel in kernels for a in _arrays_in(kernel)] + [*values, *pinned]:
         if isinstance(a, np.ndarray):
             root = _root(a)
@@ -260,6 +268,7 @@ def place(kernels: list, values: list, owned: set[int], pinned: list) -> list:
                 and users.get(id(part)) == {id(part)}
                 and times[id(part)] == 1
                 and (part.shape, part.dtype) == (region.shape, region.dtype)
+                and (part.strides == region.strides or functions.get(id(part), set()) <= EXACT)
                 and not any(np.may_share_memory(part, u) for u in unknown)
             )
             if movable:
