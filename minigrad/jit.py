@@ -124,6 +124,7 @@ class Recorder:
             self.keep.append(leaf)
         self.inputs = inputs
         self.copies: list[tuple[int, int]] = []  # (slot, input): copies of inputs made inside the step
+        self.views: list[tuple] = []  # (slot, input, shape, strides, offset): views of inputs made inside it
         self.live: list[tuple[int, Tensor]] = []  # tensors made before the call: read afresh each replay
         self.constants: list[tuple[int, np.ndarray]] = []  # arrays made during the call, outside any op
         self.ops: list[tuple] = []  # (forward, input slots, params, output slot or slots)
@@ -154,6 +155,9 @@ class Recorder:
             elif (source := self._copied_input(t.data)) is not None:  # mg.tensor(x) of an input x: a copy
                 self.array_slots[id(t.data)] = slot
                 self.copies.append((slot, source))
+            elif (view := self._viewed_input(t.data)) is not None:  # y[:, None] of an input y: a view
+                self.array_slots[id(t.data)] = slot
+                self.views.append((slot, *view))
             else:  # made inside the step, not by an op: a constant
                 self.array_slots[id(t.data)] = slot
                 self.constants.append((slot, t.data))
@@ -169,6 +173,18 @@ class Recorder:
             source = leaf.data if isinstance(leaf, Tensor) else leaf
             if source.shape == array.shape and source.dtype == array.dtype and np.array_equal(source, array):
                 return index
+        return None
+
+    def _viewed_input(self, array: np.ndarray) -> tuple | None:
+        """(input, shape, strides, offset) if this array is a view into an input's memory (an input
+        laid out in C order, as a replay's copy of it is); the trial replay checks the guess."""
+        if array.base is None or min(array.strides, default=0) < 0:
+            return None
+        for index, leaf in enumerate(self.inputs):
+            source = leaf.data if isinstance(leaf, Tensor) else leaf
+            if source.dtype == array.dtype and source.flags.c_contiguous and np.may_share_memory(source, array):
+                offset = array.__array_interface__["data"][0] - source.__array_interface__["data"][0]
+                return index, array.shape, array.strides, offset
         return None
 
     def __call__(self, forward: Callable, params: dict, tensors: tuple) -> Callable:
@@ -363,7 +379,7 @@ class Program:
         self.live = recorder.live
         self.live_signature = [(t.data.shape, t.data.dtype, t.requires_grad) for _, t in recorder.live]
         self.constants = [(slot, array.copy()) for slot, array in recorder.constants]  # never the caller's array
-        self.copies = recorder.copies
+        self.copies, self.views = recorder.copies, recorder.views
         self.ops = recorder.ops
         self.events = recorder.events
         self.gnodes = len(recorder.gnode_keys)

@@ -141,6 +141,9 @@ class Plan:
         values[: len(arrays)] = self.inputs
         for slot, source in program.copies:  # mg.tensor(x) of an input x: the same values, never written
             values[slot] = self.inputs[source]
+        for slot, source, shape, strides, offset in program.views:  # y[:, None] of an input y
+            buffer = self.inputs[source]
+            values[slot] = np.ndarray(shape, buffer.dtype, buffer=buffer, offset=offset, strides=strides)
         self.bound = [(t, t.data) for _, t in program.live]  # parameters, read where they are
         for slot, t in program.live:
             values[slot] = t.data

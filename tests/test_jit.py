@@ -305,3 +305,29 @@ def test_every_op_replays_bit_for_bit(case, data):
             for e, g in zip(eager_inputs, jit_inputs):
                 assert_same(e.grad, g.grad)
     assert jitted.replays == max(0, len(calls) - 1 - trial)
+
+
+def test_a_view_of_an_input_made_inside_the_step_is_replayed_as_a_view():
+    """``y[:, None]`` (pm25's target) is NumPy work on an input: replayed as the same view of
+    each new input, not frozen as a constant."""
+    layer, _ = build("rnn", 3, 1, False, np.float64, False)
+
+    def step(x, y):
+        layer.zero_grad()
+        output, _ = layer(x)
+        loss = mg.nn.mse_loss(output[:, -1, :1], y[:, None])
+        loss.backward()
+        return loss
+
+    jitted = mg.jit(step)
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", JitWarning)
+        for _ in range(4):
+            x, y = rng.normal(size=(2, 4, INPUT)), rng.normal(size=2)
+            expected = step(mg.tensor(x), y).data
+            grads = [p.grad.copy() for p in layer.parameters()]
+            assert_same(jitted(mg.tensor(x), y).data, expected)
+            for p, g in zip(layer.parameters(), grads):
+                assert_same(p.grad, g)
+    assert jitted.replays == 2
