@@ -118,10 +118,12 @@ def plan_listing(program, names: dict) -> str:
         while isinstance(root.base, np.ndarray):
             root = root.base
         block = known.get(id(root)) or blocks.setdefault(id(root), f"m{len(blocks)}")
-        if a.ndim == 2 and a.shape == root.shape[::-1] and a.strides == root.strides[::-1]:
+        if a.ndim == 2 and a.shape == root.shape[::-1] and a.strides == root.strides[::-1] != root.strides:
             return f"{block}.T"
-        whole = a.shape == root.shape and a.__array_interface__["data"][0] == root.__array_interface__["data"][0]
-        return block if whole else f"{block}[{'x'.join(map(str, a.shape)) or '()'}]"
+        start = (a.__array_interface__["data"][0] - root.__array_interface__["data"][0]) // a.itemsize
+        if a.shape == root.shape and start == 0:
+            return block
+        return f"{block}[{'x'.join(map(str, a.shape)) or '()'}" + (f" at {start}]" if start else "]")
 
     def shown(value) -> str:
         if isinstance(value, np.ndarray):
@@ -155,7 +157,7 @@ def plan_listing(program, names: dict) -> str:
             lines.append(f"  np.{func.__name__}({', '.join(arguments)}{into})")
     return "\n".join([
         f"the plan a replay runs: {len(plan.kernels)} NumPy calls on {len(blocks)} blocks of memory "
-        "(m0, m1, ...; m3[1x3] is a view of part of m3), allocated once",
+        "(m0, m1, ...), allocated once; m3[1x3 at 6] is a 1x3 view of m3 from its element 6",
         *lines,
     ])  # fmt: skip
 
