@@ -17,7 +17,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad.io import write_atomically
-from minigrad.jit import BACK, CALL, LEAF, OPS, SEED, WALK
+from minigrad.jit import BACK, CALL, LEAF, SEED, WALK
 
 OUT = Path(__file__).resolve().parent.parent / "images" / "jit" / "recording.txt"
 PLAN_OUT = OUT.with_name("plan.txt")
@@ -75,7 +75,7 @@ def main() -> None:
                 root = next(i[1] for i in event[1] if i[0] == BACK and i[2] == instruction[1])
                 walk_lines.append(f"  v{root} (the loss) receives 1, the seed")
             elif instruction[0] == BACK:
-                _, index, node, joint, sends = instruction
+                _, index, _, joint, sends = instruction
                 walk_order.append(index)
                 who = f"op {index}'s backward"
                 given = "the gradients of all its outputs" if joint else "its output's gradient"
@@ -155,11 +155,9 @@ def plan_listing(program, names: dict) -> str:
             out = kernel.keywords.get("out")
             into = f", out={name(out)}" if out is not None else ""
             lines.append(f"  np.{func.__name__}({', '.join(arguments)}{into})")
-    return "\n".join([
-        f"the plan a replay runs: {len(plan.kernels)} NumPy calls on {len(blocks)} blocks of memory "
-        "(m0, m1, ...), allocated once; m3[1x3 at 6] is a 1x3 view of m3 from its element 6",
-        *lines,
-    ])  # fmt: skip
+    head = (f"the plan a replay runs: {len(plan.kernels)} NumPy calls on {len(blocks)} blocks of memory "
+            "(m0, m1, ...), allocated once; m3[1x3 at 6] is a 1x3 view of m3 from its element 6")  # fmt: skip
+    return "\n".join([head, *lines])
 
 
 def cell_copies(program, label: dict, names: dict, walk_order: list[int]) -> str:
