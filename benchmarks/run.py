@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "bench" / "floor.py"  # ../shared/bench/floor.py, not part of this repository
 REFERENCE_SLACK = 1.05  # our floor may be at most this much slower than the reference
 REFERENCE_ROUNDS = 15
+TRAINING_ROUNDS = 21  # rounds of the training-step table (the median of their per-round ratios)
 REFERENCE_NAMES = {"weight_ih_l0": "W_ih", "weight_hh_l0": "W_hh", "bias_ih_l0": "b_ih", "bias_hh_l0": "b_hh"}
 
 
@@ -263,13 +264,17 @@ def training_rows(configs: list[tuple], with_torch: bool) -> list[str]:
             check_same_gradients(jitted(), expected, dtype, f"{label}: mg.jit against the floor")
             check_same_gradients(jitted(), expected, dtype, f"{label}: mg.jit replayed against the floor")
             steps_timed.append(jitted)
-        times = alternate(steps_timed, budget=1.5 if hidden < 512 else 4.0)
-        jit_text = f"**{times[2] / times[0]:.2f}x**" if jitted is not None else "-"
-        torch = torch_ratios(cell, dtype, batch, steps, hidden, times[0]) if with_torch else {}
+        # Short rounds, many of them, and the median of each round's own ratio: the machine's speed
+        # drifts from second to second, and a ratio taken within one round cancels the drift.
+        samples = np.array(timed_rounds(steps_timed, budget=3.0 if hidden < 512 else 8.0, rounds=TRAINING_ROUNDS))
+        floor_seconds = float(np.median(samples[0]))
+        ratios = [float(np.median(samples[k] / samples[0])) for k in range(len(steps_timed))]
+        jit_text = f"**{ratios[2]:.2f}x**" if jitted is not None else "-"
+        torch = torch_ratios(cell, dtype, batch, steps, hidden, floor_seconds) if with_torch else {}
         torch_text = " | ".join(f"{torch[name]:.2f}x" if name in torch else "-" for name in TORCH_NAMES)
         rows.append(
-            f"| {cell} | {np.dtype(dtype).name} | {batch} | {hidden} | {times[0] * 1e3:.2f} | "
-            f"**{times[1] / times[0]:.2f}x** | {jit_text} | {torch_text} |"
+            f"| {cell} | {np.dtype(dtype).name} | {batch} | {hidden} | {floor_seconds * 1e3:.2f} | "
+            f"**{ratios[1]:.2f}x** | {jit_text} | {torch_text} |"
         )
         print(rows[-1], flush=True)
     return rows
@@ -506,7 +511,8 @@ def main() -> None:
         f"load average {LOAD_AT_START:.1f} at the start (other work on the machine shifts the ratios).",
         f"Command: `{' '.join(['python', 'benchmarks/run.py', *sys.argv[1:]])}`. Input size {INPUT}, "
         "T = 32 steps; a training step is forward, MSE of the last step, backward through time, the weights' "
-        "gradients read. Each ratio is a median over rounds that time the floor and the others in turn.",
+        "gradients read. Each ratio of the training-step table is the median, over "
+        f"{TRAINING_ROUNDS} rounds that time the floor and the others in turn, of the ratio within a round.",
         "",
         "## The floor against the reference floor",
         "",
