@@ -81,18 +81,20 @@ def _flatten(value: Any, leaves: list, key: list) -> None:
     elif isinstance(value, Tensor):
         data = value.data
         if data.dtype.kind == "f":  # a float tensor is an input: its values change from call to call
-            leaves.append(value)
-            key.append(("tensor", data.shape, data.dtype, value.requires_grad))
+            leaves.append(value)  # its layout too is the signature's: NumPy may sum in memory order
+            key.append(("tensor", data.shape, data.dtype, data.strides, value.requires_grad))
         else:  # integers (lengths, token ids) decide indices and masks: their values are the signature
             key.append(("int tensor", data.shape, data.dtype, data.tobytes()))
     elif isinstance(value, np.ndarray):
         if value.dtype.kind == "f":
             leaves.append(value)
-            key.append(("array", value.shape, value.dtype))
+            key.append(("array", value.shape, value.dtype, value.strides))
         else:
             key.append(("int array", value.shape, value.dtype, value.tobytes()))
     elif value is None or kind in (bool, int, float, str):
         key.append((kind, value))
+    elif isinstance(value, np.generic):  # a NumPy number: by value, as a Python number
+        key.append((kind, value.item()))
     else:
         key.append(("object", id(value)))
 
@@ -553,6 +555,20 @@ def _stateful(fn: Callable, args: tuple, kwargs: dict) -> list:
     return list(found.values())
 
 
+def _reachable_state(fn: Callable, args: tuple, kwargs: dict) -> tuple:
+    """Which optimizers and modules the step reaches, which parameters each holds and whether each
+    module is training: part of the signature, so that a parameter or optimizer replaced, or
+    ``train()`` / ``eval()``, records again. (Ids: the entry keeps the recorded objects alive.)"""
+    parts: list = []
+    for obj in _stateful(fn, args, kwargs):
+        if isinstance(obj, Optimizer):
+            parts.append((id(obj), tuple(map(id, obj.params))))
+        else:
+            for module in obj._preorder():
+                parts.append((id(module), module.training, tuple(map(id, module._parameters.values()))))
+    return tuple(parts)
+
+
 class _Watching:
     """``step`` and ``zero_grad`` of the given objects recorded while this thread records.
     Another thread calling them meanwhile calls them unrecorded."""
@@ -591,6 +607,9 @@ class Entry:
 
     def __init__(self, program: Program | None, inputs: list, stateful: list, reason: str | None):
         self.program, self.stateful, self.reason = program, stateful, reason
+        # alive as long as the entry: the ids in its signature cannot be reused by other objects
+        self.kept = [(m, list(m._parameters.values())) for obj in stateful if isinstance(obj, Module)
+                     for m in obj._preorder()]  # fmt: skip
         self.first_inputs = [a.copy() for a in _arrays(inputs)]  # the trial waits for other values
         self.trusted = False
 
@@ -610,7 +629,7 @@ class Jitted:
         if state.recorder is not None or state.detect_anomaly:  # inside another recording, or hunting NaNs
             return self.fn(*args, **kwargs)
         inputs: list = []
-        key: list = [state.grad_enabled]
+        key: list = [state.grad_enabled, _reachable_state(self.fn, args, kwargs)]
         _flatten(args, inputs, key)
         _flatten(kwargs, inputs, key)
         signature = tuple(key)

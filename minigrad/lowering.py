@@ -21,6 +21,7 @@ matmul over all rows (``ProductSum``), with the rows gathered into one buffer al
 
 from __future__ import annotations
 
+import builtins
 import heapq
 from collections import Counter
 from collections.abc import Callable
@@ -137,7 +138,7 @@ class Plan:
         k = Builder()
         self.current = inputs  # this replay's input tensors: an input that requires grad gets .grad
         values: list[Any] = [None] * program.slots
-        self.inputs = [np.array(a, copy=True) for a in arrays]  # new inputs are copied in at each replay
+        self.inputs = [_laid_out_like(a) for a in arrays]  # new inputs are copied in at each replay
         values[: len(arrays)] = self.inputs
         for slot, source in program.copies:  # mg.tensor(x) of an input x: the same values, never written
             values[slot] = self.inputs[source]
@@ -229,10 +230,11 @@ class Plan:
 # -- copies avoided ------------------------------------------------------------------------------
 
 JOINS = (np.concatenate, np.stack)
-# Calls whose every result element is correctly rounded, whatever the layout of their arrays. A part
-# laid out otherwise in its region (a column block, strided) moves only if nothing else touches it:
-# a transcendental ufunc or a reduction may take another code path, or sum in another order.
-EXACT = {"add", "subtract", "multiply", "divide", "negative", "matmul", "copyto", "concatenate", "stack", "fill"}
+# Calls whose every result element is one correctly rounded operation, whatever the layout of their
+# arrays. A part laid out otherwise in its region (a column block, strided) moves only if nothing
+# else touches it: a transcendental ufunc, a reduction or a matmul may take another code path, or
+# sum in another order, on another layout.
+EXACT = {"add", "subtract", "multiply", "divide", "negative", "copyto", "concatenate", "stack", "fill"}
 
 
 def place(kernels: list, values: list, owned: set[int], pinned: list) -> list:
@@ -254,6 +256,7 @@ def place(kernels: list, values: list, owned: set[int], pinned: list) -> list:
                 unknown.append(a)
             else:
                 users.setdefault(id(root), set()).add(id(a))
+    held = {id(a) for a in pinned}  # read or written by a generic closure, which cannot be rewritten
     moved: dict[int, np.ndarray] = {}  # id of a part's buffer -> its region of a joined buffer
     result = list(kernels)
     for position in reversed(range(len(result))):
@@ -267,6 +270,7 @@ def place(kernels: list, values: list, owned: set[int], pinned: list) -> list:
         for part, region in zip(parts, _regions(kernel.func, parts, joined, kernel.keywords.get("axis", 0))):
             movable = (
                 id(part) in owned
+                and id(part) not in held
                 and part.base is None
                 and users.get(id(part)) == {id(part)}
                 and times[id(part)] == 1
@@ -405,13 +409,18 @@ def generic(k: Builder, forward: Callable, arrays: list, params: dict) -> tuple:
     they return is copied into buffers of its own."""
     out, backward = forward(*arrays, **params)
     many = type(out) is tuple
-    buffers = tuple(np.array(piece, copy=True) for piece in (out if many else (out,)))
+    pieces = out if many else (out,)
+    # a view of an operand stays that view (as in eager, it sees later changes of the operand);
+    # anything else is copied into a buffer of its own at every replay
+    views = [type(p) is np.ndarray and any(np.may_share_memory(p, a) for a in arrays) for p in pieces]
+    buffers = tuple(p if view else np.array(p, copy=True) for p, view in zip(pieces, views))
     closure = [backward]  # the backward of the latest replay's forward
 
     def forward_kernel() -> None:
         out, closure[0] = forward(*arrays, **params)
-        for buffer, piece in zip(buffers, out if many else (out,)):
-            np.copyto(buffer, piece)
+        for buffer, piece, view in zip(buffers, out if many else (out,), views):
+            if not view:
+                np.copyto(buffer, piece)
 
     k.kernels.append(forward_kernel)  # it ran above
     k.pinned += [*arrays, *buffers]
@@ -532,6 +541,8 @@ def sum(k, a, *, axis=None, keepdims=False):
 
 @lowers(ops.mean)
 def mean(k, a, *, axis=None, keepdims=False):
+    if a.dtype not in (np.float32, np.float64):  # float16's mean rounds its float32 sum first given out=
+        raise NotLowered("mean of another dtype")
     out = k.run(np.mean, a, axis=axis, keepdims=keepdims)
     count = a.size // out.size if out.size else 1
 
@@ -553,17 +564,29 @@ def reshape(k, a, *, shape):
 @lowers(ops.getitem)
 def getitem(k, a, *, index):
     basic = ops._is_basic(index)
-    picked = a[_as_view(index)] if basic else a[index]
-    if basic and type(picked) is np.ndarray and np.may_share_memory(picked, a):
-        out = picked  # a view of a fixed buffer: nothing to do at replay
-    else:
-        out = np.array(picked, copy=True)  # a copy (advanced index) or a number (every axis indexed)
+    picked = a[index]
+    if type(picked) is np.ndarray and np.may_share_memory(picked, a):
+        out = picked  # a view of a fixed buffer, as eager's: nothing to do at replay
+    else:  # a copy, as eager's (an advanced index; a number where every axis is indexed)
+        out = np.array(picked, copy=True)
         k.call(partial(_take, a, index, out))
 
     def backward(k, g, needs):
         return (Scatter(a.shape, a.dtype, index, g, basic),)
 
     return out, backward
+
+
+def _laid_out_like(a: np.ndarray) -> np.ndarray:
+    """A copy of ``a`` with its strides, so that every call sees the input laid out as eager does
+    (a reduction sums in memory order; the signature holds the strides)."""
+    if a.flags.c_contiguous or a.flags.f_contiguous or min(a.strides, default=0) < 0:
+        return np.array(a, copy=True, order="K")
+    span = builtins.sum((n - 1) * s for n, s in zip(a.shape, a.strides)) + a.itemsize if a.size else 0
+    memory = np.empty(span, np.uint8)
+    copy = np.ndarray(a.shape, a.dtype, buffer=memory, strides=a.strides)
+    np.copyto(copy, a)
+    return copy
 
 
 def _as_view(index: Any) -> Any:
