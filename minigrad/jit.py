@@ -3,8 +3,9 @@
     step = mg.jit(train_step)      # train_step(x, y): forward, loss, backward(), maybe opt.step()
     loss = step(x, y)              # first call: eager, recorded
 
-The first call of a signature (shapes, dtypes, which tensors require gradients, grad
-mode, the values of integer arrays and of plain Python arguments) runs eagerly while a
+The first call of a signature (shapes, dtypes and layouts, which tensors require gradients,
+grad mode, the values of integer arrays and of plain Python and NumPy numbers, the modules and
+optimizers the step reaches with their parameters and train/eval mode) runs eagerly while a
 recorder, installed for this thread only (``grad_mode.state.recorder``), writes down every
 primitive the step calls: its forward function, its parameters, where its inputs came from
 and where its outputs go. Each op's backward is watched too, and from the order the walk
@@ -13,12 +14,13 @@ runs with which gradient, which pending gradient each result is added to (summed
 the op broadcast), which leaf's ``.grad`` receives what. Optimizer and module ``step`` /
 ``zero_grad`` calls are recorded as calls.
 
-A replay runs the same forward functions on the new arrays, which hand back fresh backward
-closures, then the recorded walk: the same NumPy calls in the same order as eager, without
-Tensors, tape or topological sort. Gradients, losses and parameters are bit-identical.
+The recording is then lowered into a plan (lowering.py): the same NumPy calls in the same
+order as eager, forward and walk, each bound to its arrays and writing ``out=`` into a buffer
+allocated once. A replay copies the new inputs in and makes those calls: no Tensors, tape,
+closures or topological sort. Gradients, losses and parameters are bit-identical.
 
 Nothing is trusted before it has been checked: the first call with *different* input
-values replays the recording, puts everything back (parameters, gradients, optimizer
+values builds the plan, replays it, puts everything back (parameters, gradients, optimizer
 state) and runs the step eagerly, and compares the two bit for bit. A step whose replay
 would differ -- a decision taken on a value (``.item()``, control flow on data), random
 numbers (dropout), NumPy work on gradients between ops (clipping), a constant computed
@@ -415,7 +417,8 @@ class Program:
         )
 
     def replay(self, inputs: list) -> Any:
-        """The step on new inputs: the lowered plan (lowering.py), built by the first replay."""
+        """The step on new inputs: the lowered plan (lowering.py), built by the trial, or again
+        where a parameter's array was replaced."""
         arrays = _arrays(inputs)
         with self.lock:  # one set of buffers: two threads replay one after the other
             plan = self.plan
@@ -564,7 +567,7 @@ def _reachable_state(fn: Callable, args: tuple, kwargs: dict) -> tuple:
         if isinstance(obj, Optimizer):
             parts.append((id(obj), tuple(map(id, obj.params))))
         else:
-            for module in obj._preorder():
+            for module in obj.modules():
                 parts.append((id(module), module.training, tuple(map(id, module._parameters.values()))))
     return tuple(parts)
 
@@ -609,7 +612,7 @@ class Entry:
         self.program, self.stateful, self.reason = program, stateful, reason
         # alive as long as the entry: the ids in its signature cannot be reused by other objects
         self.kept = [(m, list(m._parameters.values())) for obj in stateful if isinstance(obj, Module)
-                     for m in obj._preorder()]  # fmt: skip
+                     for m in obj.modules()]  # fmt: skip
         self.first_inputs = [a.copy() for a in _arrays(inputs)]  # the trial waits for other values
         self.trusted = False
 

@@ -171,11 +171,10 @@ class Plan:
                 self._walk(k, event[1], backwards, program)
             else:  # an optimizer's or module's step / zero_grad
                 k.call(partial(event[1], *event[2], **event[3]))
-        self.values = {slot: values[slot] for slot in program.returned_slots}  # what the step returns
-        kept = list(self.values.values())
-        kernels = place(k.kernels, kept, k.owned, k.pinned)
-        self.values = dict(zip(self.values, kept))
+        kept = [values[slot] for slot in program.returned_slots]  # what the step returns
+        kernels = place(k.kernels, kept, k.owned, k.pinned)  # updates kept where a part moved
         self.kernels = share_memory(kernels, kept, k.owned, k.pinned)
+        self.values = dict(zip(program.returned_slots, kept))
 
     def _walk(self, k: Builder, instructions: list, backwards: list, program: Any) -> None:
         """``backward_walk``'s arithmetic, in its order, from the recorded instructions."""
@@ -246,10 +245,12 @@ def place(kernels: list, values: list, owned: set[int], pinned: list) -> list:
     users: dict[int, set[int]] = {}  # id of the array owning some memory -> ids of the arrays seen on it
     unknown: list[np.ndarray] = []  # views whose owner NumPy does not record (np.broadcast_to)
     functions: dict[int, set] = {}  # id of an array -> the functions of the kernels that use it
+    seen: list[np.ndarray] = [*values, *pinned]
     for kernel in kernels:
         for a in _arrays_in(kernel):
             functions.setdefault(id(a), set()).add(getattr(kernel.func, "__name__", kernel.func))
-    for a in [a for kernel in kernels for a in _arrays_in(kernel)] + [*values, *pinned]:
+            seen.append(a)
+    for a in seen:
         if isinstance(a, np.ndarray):
             root = _root(a)
             if root is None:
@@ -312,7 +313,7 @@ def share_memory(kernels: list, kept: list, owned: set[int], pinned: list) -> li
             elif id(root) in owned:
                 first.setdefault(id(root), position)
                 last[id(root)], buffers[id(root)] = position, root
-    fixed = {id(b) for key, b in buffers.items() if not b.flags.c_contiguous or b.nbytes == 0}
+    fixed = {key for key, b in buffers.items() if not b.flags.c_contiguous or b.nbytes == 0}
     for a in [*kept, *pinned]:
         root = _root(a)
         if root is None:

@@ -62,7 +62,10 @@ class Module:
             yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
 
     def modules(self) -> Iterator[Module]:
-        return (module for _, module in self.named_modules())
+        """This module and every sub-module, depth first, as ``named_modules()`` without the names."""
+        yield self
+        for child in self._modules.values():
+            yield from child.modules()
 
     def children(self) -> Iterator[Module]:
         return iter(self._modules.values())
@@ -92,16 +95,11 @@ class Module:
         """Every parameter, each once, in ``named_parameters()``'s order, without making the names
         (``zero_grad`` runs every step)."""
         seen: set[int] = set()
-        for module in self._preorder():
+        for module in self.modules():
             for parameter in module._parameters.values():
                 if id(parameter) not in seen:
                     seen.add(id(parameter))
                     yield parameter
-
-    def _preorder(self) -> Iterator[Module]:
-        yield self
-        for child in self._modules.values():
-            yield from child._preorder()
 
     def label_parameters(self) -> Module:
         """Set each parameter's ``name``, the label graph pictures show, to its name in
