@@ -173,6 +173,7 @@ class Plan:
                 k.call(partial(event[1], *event[2], **event[3]))
         kept = [values[slot] for slot in program.returned_slots]  # what the step returns
         kernels = place(k.kernels, kept, k.owned, k.pinned)  # updates kept where a part moved
+        kernels = merge_steps(kernels, k.pinned)  # one elementwise call for many steps
         self.kernels = share_memory(kernels, kept, k.owned, k.pinned)
         self.values = dict(zip(program.returned_slots, kept))
 
@@ -352,6 +353,243 @@ def share_memory(kernels: list, kept: list, owned: set[int], pinned: list) -> li
         return rebased[id(a)]
 
     return [_rewritten(kernel, rebase) for kernel in kernels]
+
+
+# -- one call for many steps ----------------------------------------------------------------------
+
+# Elementwise calls whose every result element is one correctly rounded operation on the same
+# element of each operand: one call over many regions gives the same bits as one call per region.
+ELEMENTWISE = {np.add, np.subtract, np.multiply, np.divide, np.negative, np.copyto}
+
+
+def merge_steps(kernels: list, pinned: list) -> list:
+    """The kernels with one elementwise call over many time steps where the recording made one
+    per step, as a hand-written BPTT computes tanh's slope 1 - s_t² for every step before its loop:
+    calls of one function on regions that step through their buffers by a fixed stride (row t of
+    a block of rows, column t of a stacked output) become one call on a view with one more axis,
+    made where the first of them was. A call joins only if nothing between there and its own place
+    writes what it reads or touches what it writes; once joined it counts as run there, so 1 - s²
+    joins right after s² has. Every element gets the same operation on the same numbers: the
+    values are unchanged."""
+    memory = _Memory(pinned)
+    forms = [_elementwise_form(k, memory) if type(k) is partial else None for k in kernels]
+    kinds = [None if form is None else _kind(form, memory) for form in forms]
+    repeated = {kind for kind, count in Counter(kinds).items() if kind is not None and count > 1}
+    memory.track({id(memory.root(a)) for kind, form in zip(kinds, forms) if kind in repeated for a in form[1]})
+    groups: dict[tuple, _Group] = {}  # the open group of each kind of call
+    closed: list[_Group] = []
+    for position, kernel in enumerate(kernels):
+        if type(kernel) is not partial:
+            continue  # a generic op's closure: it touches only pinned buffers, which nothing merged uses
+        if not _is_numpy(kernel.func):  # an optimizer's step, a leaf's gradient: nothing moves across it
+            closed += groups.values()
+            groups.clear()
+            continue
+        written = _written(kernel)
+        read = [a for a in _arrays_in(kernel) if not any(a is w for w in written)]
+        runs_at, kind = position, kinds[position]
+        if kind in repeated:
+            func, arrays, numbers = forms[position]
+            group = groups.get(kind)
+            if group is not None and group.admits(arrays, memory) and memory.latest(read, written) < group.positions[0]:
+                group.add(position, arrays, memory)
+                runs_at = group.positions[0]
+            else:
+                closed += [group] if group is not None else []
+                groups[kind] = _Group(position, func, arrays, numbers)
+        memory.record(runs_at, read, written)
+    replaced: dict[int, Callable | None] = {}  # position -> its group's one call (None: merged into it)
+    for group in [*closed, *groups.values()]:
+        if len(group.positions) > 1:
+            replaced[group.positions[0]] = group.kernel(memory)
+            replaced.update({p: None for p in group.positions[1:]})
+    result = [replaced.get(p, kernel) for p, kernel in enumerate(kernels)]
+    return [kernel for kernel in result if kernel is not None]
+
+
+def _kind(form: tuple, memory: _Memory) -> tuple:
+    """What calls share to merge: the function, its numbers, and each array's buffer and layout."""
+    func, arrays, numbers = form
+    return func, tuple(numbers.items()), tuple((id(memory.root(a)), a.shape, a.strides, a.dtype) for a in arrays)
+
+
+class _Group:
+    """Calls of one function whose arrays step through their buffers by fixed strides."""
+
+    def __init__(self, position: int, func: Callable, arrays: list[np.ndarray], numbers: dict[int, Any]):
+        self.positions, self.func, self.numbers = [position], func, numbers
+        self.first = self.last = arrays
+        self.out = 0 if func is np.copyto else len(arrays) - 1  # which array is written
+        self.steps: list[int] = []  # bytes from one call's array to the next one's, per array
+
+    def admits(self, arrays: list[np.ndarray], memory: _Memory) -> bool:
+        """``arrays`` continue the strides, the output's regions stay apart, and an array in the
+        output's buffer is the output itself (in place)."""
+        steps = [memory.address(a) - memory.address(b) for a, b in zip(arrays, self.last)]
+        if self.steps:
+            return steps == self.steps and _tiles(self._merged_shape(1), self._merged_strides(), arrays[0].itemsize)
+        out = self.first[self.out]
+        self.steps = steps  # tried on the second call: kept only if it joins
+        admitted = _tiles(self._merged_shape(1), self._merged_strides(), out.itemsize) and all(
+            memory.root(a) is not memory.root(out)
+            or (memory.address(a), a.strides, step) == (memory.address(out), out.strides, steps[self.out])
+            for a, step in zip(self.first, steps)
+        )
+        if not admitted:
+            self.steps = []
+        return admitted
+
+    def add(self, position: int, arrays: list[np.ndarray], memory: _Memory) -> None:
+        self.positions.append(position)
+        self.last = arrays
+
+    def _merged_shape(self, more: int = 0) -> tuple[int, ...]:
+        return (len(self.positions) + more, *self.first[self.out].shape)
+
+    def _merged_strides(self) -> tuple[int, ...]:
+        return (self.steps[self.out], *self.first[self.out].strides)
+
+    def kernel(self, memory: _Memory) -> Callable:
+        """One call over every step's regions: each array a view with the steps as its first axis."""
+        views = []
+        for first, step in zip(self.first, self.steps):
+            root = memory.root(first)
+            views.append(np.ndarray(self._merged_shape(), first.dtype, buffer=root,
+                                    offset=memory.address(first) - memory.address(root),
+                                    strides=(step, *first.strides)))  # fmt: skip
+        arrays = iter(views)
+        count = len(self.first) + len(self.numbers)
+        return partial(self.func, *[self.numbers[i] if i in self.numbers else next(arrays) for i in range(count)])
+
+
+class _Memory:
+    """What ``merge_steps`` knows of the buffers: each array's buffer and address (NumPy computes
+    them slowly: kept), and for each element of each buffer the place of the last kernel that
+    wrote it and of the last that touched it, in maps shaped like the buffers (an array's part of
+    a map is a view with the array's own shape and strides)."""
+
+    def __init__(self, pinned: list) -> None:
+        self.roots: dict[int, np.ndarray | None] = {}
+        self.addresses: dict[int, int] = {}
+        self.views: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id of a buffer -> (written, touched)
+        self.held = {id(self.root(a)) for a in pinned if isinstance(a, np.ndarray)}  # a generic closure's
+        self.tracked: set[int] = set()  # the buffers of calls that may merge: only their uses matter
+
+    def track(self, buffers: set[int]) -> None:
+        self.tracked = buffers
+
+    def root(self, a: np.ndarray) -> np.ndarray | None:
+        if id(a) not in self.roots:
+            self.roots[id(a)] = _root(a)
+        return self.roots[id(a)]
+
+    def address(self, a: np.ndarray) -> int:
+        if id(a) not in self.addresses:
+            self.addresses[id(a)] = a.__array_interface__["data"][0]
+        return self.addresses[id(a)]
+
+    def mergeable(self, a: np.ndarray) -> bool:
+        """In a buffer a merged call can view (C-contiguous) that no generic closure touches."""
+        root = self.root(a)
+        return root is not None and root.flags.c_contiguous and id(root) not in self.held
+
+    def _maps_of(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if id(a) in self.views:
+            return self.views[id(a)]
+        root = self.root(a)
+        if id(root) not in self.maps:
+            self.maps[id(root)] = (np.full(root.size, -1, np.int32), np.full(root.size, -1, np.int32))
+        maps = self.maps[id(root)]
+        offset, size = self.address(a) - self.address(root), root.itemsize
+        if a.itemsize == size and offset % size == 0 and all(stride % size == 0 for stride in a.strides):
+            scale = maps[0].itemsize
+            maps = tuple(np.ndarray(a.shape, np.int32, buffer=m, offset=offset // size * scale,
+                                    strides=[stride // size * scale for stride in a.strides]) for m in maps)  # fmt: skip
+        self.views[id(a)] = maps  # else the whole buffer stands for it
+        return maps
+
+    def latest(self, read: list[np.ndarray], written: list[np.ndarray]) -> int:
+        """The place of the last kernel that wrote what is read or written, or touched what is written."""
+        last = -1
+        for a in read:
+            if id(self.root(a)) in self.tracked:
+                last = builtins.max(last, int(self._maps_of(a)[0].max(initial=-1)))
+        for a in written:
+            if id(self.root(a)) in self.tracked:
+                last = builtins.max(last, int(self._maps_of(a)[1].max(initial=-1)))
+        return last
+
+    def record(self, position: int, read: list[np.ndarray], written: list[np.ndarray]) -> None:
+        for a in [*read, *written]:
+            if self.root(a) is None:  # a view NumPy does not trace to its buffer: nothing moves across it
+                self.maps = {key: (np.full_like(w, position), np.full_like(t, position)) for key, (w, t) in self.maps.items()}
+                self.views.clear()
+                return
+        for a in read:
+            if id(self.root(a)) in self.tracked:
+                self._maps_of(a)[1][...] = position
+        for a in written:
+            if id(self.root(a)) in self.tracked:
+                was_written, touched = self._maps_of(a)
+                was_written[...] = position
+                touched[...] = position
+
+
+def _elementwise_form(kernel: partial, memory: _Memory) -> tuple[Callable, list[np.ndarray], dict[int, Any]] | None:
+    """(function, arrays, {argument position: number}) of a kernel that is one elementwise call
+    without broadcasting (every array shaped as the output) on buffers a merged call can view."""
+    if kernel.keywords or kernel.func not in ELEMENTWISE:
+        return None
+    arrays, numbers = [], {}
+    for i, value in enumerate(kernel.args):
+        if isinstance(value, np.ndarray):
+            arrays.append(value)
+        elif type(value) in (int, float, bool):
+            numbers[i] = value
+        else:
+            return None
+    out = 0 if kernel.func is np.copyto else len(kernel.args) - 1
+    if out in numbers or arrays[0].size == 0 or any(a.shape != arrays[0].shape for a in arrays):
+        return None
+    if not all(memory.mergeable(a) for a in arrays) or not memory.root(arrays[0 if out == 0 else -1]).flags.writeable:
+        return None
+    return kernel.func, arrays, numbers
+
+
+def _is_numpy(func: Callable) -> bool:
+    """A NumPy function, ufunc or array method: every array it uses is among the kernel's arguments."""
+    owner = getattr(func, "__self__", None)
+    if isinstance(func, np.ufunc) or isinstance(owner, (np.ndarray, np.ufunc)):
+        return True
+    module = getattr(func, "__module__", None) or ""
+    return (owner is None or type(owner).__name__ == "module") and (module == "numpy" or module.startswith("numpy."))
+
+
+def _written(kernel: partial) -> list[np.ndarray]:
+    """The arrays a NumPy kernel writes: its ``out``, a copy's or ``fill``'s target; all, if unsure."""
+    func = kernel.func
+    if "out" in kernel.keywords:
+        out = kernel.keywords["out"]
+        return list(out) if type(out) is tuple else [out]
+    if isinstance(func, np.ufunc):
+        return [kernel.args[-1]]
+    if func is np.copyto or getattr(func, "__name__", "") == "at":
+        return [kernel.args[0]]
+    if isinstance(getattr(func, "__self__", None), np.ndarray):
+        return [func.__self__]
+    return _arrays_in(kernel)
+
+
+def _tiles(shape: tuple[int, ...], strides: tuple[int, ...], itemsize: int) -> bool:
+    """No two elements of an array so laid out share memory: each axis steps over the extent of
+    all the smaller ones."""
+    extent = itemsize
+    for stride, size in sorted((abs(s), n) for n, s in zip(shape, strides) if n > 1):
+        if stride < extent:
+            return False
+        extent += stride * (size - 1)
+    return True
 
 
 def _regions(join: Callable, parts: list, joined: np.ndarray, axis: int) -> list[np.ndarray]:
