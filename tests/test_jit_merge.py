@@ -1,5 +1,5 @@
 """mg.jit's plan merges one elementwise call per time step into one call over all steps
-(lowering.merge_steps). Merged or not, a plan must compute the same bits: these tests run
+(rewrites.merge_steps). Merged or not, a plan must compute the same bits: these tests run
 random step loops both ways, with calls in between that read or write the same regions."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
-from minigrad.lowering import merge_steps
+from minigrad.rewrites import merge_steps
 
 FUNCS = [np.add, np.subtract, np.multiply, np.negative, np.copyto]
 

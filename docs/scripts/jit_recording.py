@@ -37,7 +37,7 @@ def main() -> None:
 
     jitted = mg.jit(step)
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(1, 2, 2))  # (batch, time steps, input)
+    x = rng.normal(size=(1, 3, 2))  # (batch, time steps, input)
     y = rng.normal(size=(1, 3))
     jitted(mg.tensor(x), y)
     program = next(iter(jitted.entries.values())).program
