@@ -90,11 +90,7 @@ class Builder:
     def value(self, grad: Any) -> Any:
         """A deferred gradient's value (``Deferred.value``), computed into buffers; anything else as is."""
         if type(grad) is ProductSum:
-            if len(grad.lefts) == 1:
-                return self.run(np.matmul, grad.lefts[0].T, grad.rights[0])
-            lefts = self.run(np.concatenate, grad.lefts)
-            rights = self.run(np.concatenate, grad.rights)
-            return self.run(np.matmul, lefts.T, rights)
+            return self.run(np.matmul, *self.factors(grad))
         if type(grad) is Scatter:
             total = np.zeros(grad.shape, dtype=grad.dtype)
             self.owned.add(id(total))
@@ -109,6 +105,12 @@ class Builder:
         if isinstance(grad, Deferred):
             raise NotLowered(f"a {type(grad).__name__} gradient")
         return grad
+
+    def factors(self, grad: ProductSum) -> tuple[np.ndarray, np.ndarray]:
+        """The two matrices whose product is a ``ProductSum``'s value: every step's rows, gathered."""
+        if len(grad.lefts) == 1:
+            return grad.lefts[0].T, grad.rights[0]
+        return self.run(np.concatenate, grad.lefts).T, self.run(np.concatenate, grad.rights)
 
     def add(self, earlier: Any, grad: Any) -> Any:
         """``earlier + grad`` as the walk adds gradients: deferred sums of one kind merge."""
@@ -201,18 +203,25 @@ class Plan:
                     pending[parent] = k.add(pending[parent], grad)
             elif kind == LEAF:
                 _, node, (where, ref) = instruction
-                g = k.value(pending[node])
-                pending[node] = None
-                k.call(partial(self._to_leaf, where, ref, g))
+                g, pending[node] = pending[node], None
+                if type(g) is ProductSum:  # a weight's gradient: its matmul makes the leaf's array, as in eager
+                    k.call(partial(self._product_to_leaf, where, ref, *k.factors(g)))
+                else:
+                    k.call(partial(self._to_leaf, where, ref, k.value(g)))
             else:  # SEED: never written (kernels write only into buffers of their own)
                 pending[instruction[1]] = instruction[2]
 
-    def _to_leaf(self, where: str, ref: Any, g: np.ndarray) -> None:
+    def _to_leaf(self, where: str, ref: Any, g: np.ndarray, fresh: bool = False) -> None:
         leaf = self.current[ref] if where == "arg" else ref
-        if leaf.grad is None:
-            leaf.grad = np.array(g, dtype=leaf.data.dtype)  # its own copy, as backward_walk
+        if leaf.grad is None:  # its own array, as backward_walk: a copy, unless g was made for it
+            leaf.grad = g if fresh and g.dtype == leaf.data.dtype else np.array(g, dtype=leaf.data.dtype)
         else:
             leaf.grad += g
+
+    def _product_to_leaf(self, where: str, ref: Any, left: np.ndarray, right: np.ndarray) -> None:
+        """A weight's gradient, left @ right, made anew at each replay and handed to the leaf:
+        no buffer of the plan's holds it, and no copy is made (eager makes one)."""
+        self._to_leaf(where, ref, np.matmul(left, right), fresh=True)
 
     def still_bound(self) -> bool:
         """The parameters still hold the arrays the kernels were bound to (updates are in place)."""

@@ -142,6 +142,10 @@ def plan_listing(program, names: dict) -> str:
             where, ref, g = kernel.args
             leaf = names.get(id(ref), "x") if where == "live" else "x"
             lines.append(f"  {leaf}.grad = copy of {name(g)}")
+        elif func.__name__ == "_product_to_leaf":
+            where, ref, left, right = kernel.args
+            leaf = names.get(id(ref), "x") if where == "live" else "x"
+            lines.append(f"  {leaf}.grad = np.matmul({name(left)}, {name(right)})  (a new array, no copy)")
         elif isinstance(owner, np.ndarray):
             lines.append(f"  {name(owner)}.{func.__name__}({', '.join(map(shown, kernel.args))})")
         elif owner is not None and not isinstance(owner, np.ufunc):
