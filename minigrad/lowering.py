@@ -30,7 +30,7 @@ import numpy as np
 
 from minigrad import ops
 from minigrad.deferred import Deferred, ProductSum, Scatter, resolve
-from minigrad.rewrites import merge_steps, place, share_memory
+from minigrad.rewrites import line_up_steps, merge_steps, place, share_memory
 
 OPS, WALK, CALL = 0, 1, 2  # the kinds of events of a recorded program (jit.py)
 SEED, BACK, LEAF = 0, 1, 2  # the kinds of instructions of a recorded walk
@@ -174,6 +174,7 @@ class Plan:
                 k.call(partial(event[1], *event[2], **event[3]))
         kept = [values[slot] for slot in program.returned_slots]  # what the step returns
         kernels = place(k.kernels, kept, k.owned, k.pinned)  # updates kept where a part moved
+        kernels = line_up_steps(kernels, kept, k.owned, k.pinned)  # each step's buffers of one role, in one block
         kernels = merge_steps(kernels, k.pinned)  # one elementwise call for many steps
         self.kernels = share_memory(kernels, kept, k.owned, k.pinned)
         self.values = dict(zip(program.returned_slots, kept))

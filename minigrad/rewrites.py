@@ -3,6 +3,7 @@ computes unchanged, bit for bit, and makes a replay do less.
 
 - ``place``: a part of a join (concatenate, stack) is computed straight into its region of the
   joined buffer, and the join no longer copies it;
+- ``line_up_steps``: buffers that each step makes for the same purpose move into one block;
 - ``merge_steps``: one elementwise call over all time steps where the recording made one per step;
 - ``share_memory``: buffers never needed at the same time share memory.
 
@@ -154,6 +155,89 @@ def share_memory(kernels: list, kept: list, owned: set[int], pinned: list) -> li
 # Elementwise calls whose every result element is one correctly rounded operation on the same
 # element of each operand: one call over many regions gives the same bits as one call per region.
 ELEMENTWISE = {np.add, np.subtract, np.multiply, np.divide, np.negative, np.copyto}
+
+
+def line_up_steps(kernels: list, kept: list, owned: set[int], pinned: list) -> list:
+    """The kernels with the buffers that each step makes for the same purpose (a gate's σ_t, read
+    once per step by the walk's σ(1 - σ)) moved into one block, one row each, in the order the
+    calls read them: then their calls step through one buffer, and ``merge_steps`` can make them
+    one. Only buffers a call reads move, each whole into a row of the same layout, so every
+    element is computed as before, and only buffers alive all at once (a forward value the walk
+    reads back), so that no memory is lost; one that several such calls read in different
+    orders stays."""
+    memory = _Memory(pinned)
+    fixed = {id(memory.root(a)) for a in [*kept, *pinned] if isinstance(a, np.ndarray)}
+    unknown = [a for kernel in kernels for a in _arrays_in(kernel) if memory.root(a) is None]
+    first: dict[int, int] = {}  # id of a buffer -> where it is first used, and last
+    last: dict[int, int] = {}
+    for position, kernel in enumerate(kernels):
+        for a in _arrays_in(kernel):
+            key = id(memory.root(a))
+            first.setdefault(key, position)
+            last[key] = position
+
+    def private(a: np.ndarray) -> bool:  # a whole buffer of the plan's own, free to move
+        return (
+            memory.root(a) is a
+            and id(a) in owned
+            and id(a) not in fixed
+            and a.flags.c_contiguous
+            and not any(np.may_share_memory(a, u) for u in unknown)
+        )
+
+    callers: dict[tuple, list[list[np.ndarray]]] = {}  # a kind of call, its private inputs left open -> arrays
+    for kernel in kernels:
+        form = _elementwise_form(kernel, memory) if type(kernel) is partial else None
+        if form is None:
+            continue
+        func, arrays, numbers = form
+        out = arrays[0] if func is np.copyto else arrays[-1]
+        shape = tuple("row" if a is not out and private(a) else id(memory.root(a)) for a in arrays)
+        kind = (func, tuple(numbers.items()), shape, tuple((a.shape, a.strides, a.dtype) for a in arrays))
+        callers.setdefault(kind, []).append(arrays)
+    rows: dict[int, np.ndarray] = {}  # id of a buffer -> its row of a block
+    for (func, _, shape, _), calls in callers.items():
+        out = 0 if func is np.copyto else len(shape) - 1
+        placed = [j for j, what in enumerate(shape) if what != "row"]  # out among them
+        period = _period([[memory.address(arrays[j]) for j in placed] for arrays in calls], placed.index(out))
+        for chain in range(period or 0):  # a loop's body may call this kind several times a step (three gates)
+            members = calls[chain::period]
+            for j in (j for j, what in enumerate(shape) if what == "row" and len(members) > 1):
+                buffers = [arrays[j] for arrays in members]
+                if len({id(b) for b in buffers}) < len(buffers) or any(id(b) in rows for b in buffers):
+                    continue
+                if max(first[id(b)] for b in buffers) > min(last[id(b)] for b in buffers):
+                    continue  # not all alive at once: apart, they would share memory (share_memory)
+                block = np.empty((len(buffers), *buffers[0].shape), buffers[0].dtype)
+                owned.add(id(block))
+                rows.update({id(b): block[i, ...] for i, b in enumerate(buffers)})  # ...: a 0-d row is a view too
+    if not rows:
+        return kernels
+    moved: dict[int, np.ndarray] = {}
+
+    def replace(a: np.ndarray) -> np.ndarray:
+        root = memory.root(a)
+        row = rows.get(id(root)) if root is not None else None
+        if row is None:
+            return a
+        if id(a) not in moved:
+            offset = memory.address(a) - memory.address(root) + memory.address(row) - memory.address(row.base)
+            moved[id(a)] = np.ndarray(a.shape, a.dtype, buffer=row.base, offset=offset, strides=a.strides)
+        return moved[id(a)]
+
+    return [_rewritten(kernel, replace) for kernel in kernels]
+
+
+def _period(addresses: list[list[int]], out: int, longest: int = 8) -> int | None:
+    """The smallest p such that every call's arrays are the arrays of the call p before, moved by
+    one fixed step each (the output's not zero): p calls of this kind per step of a loop."""
+    for p in range(1, min(longest, len(addresses) // 2) + 1):
+        steps = [a - b for a, b in zip(addresses[p], addresses[0])]
+        if steps[out] != 0 and all(
+            [a - b for a, b in zip(later, earlier)] == steps for later, earlier in zip(addresses[p:], addresses)
+        ):
+            return p
+    return None
 
 
 def merge_steps(kernels: list, pinned: list) -> list:
@@ -318,14 +402,14 @@ class _Memory:
                 }
                 self.views.clear()
                 return
-        for a in read:
+        for a in [*read, *written]:  # a call that joined a group ran earlier than calls recorded before it
             if id(self.root(a)) in self.tracked:
-                self._maps_of(a)[1][...] = position
+                touched = self._maps_of(a)[1]
+                np.maximum(touched, position, out=touched)
         for a in written:
             if id(self.root(a)) in self.tracked:
-                was_written, touched = self._maps_of(a)
-                was_written[...] = position
-                touched[...] = position
+                was_written = self._maps_of(a)[0]
+                np.maximum(was_written, position, out=was_written)
 
 
 def _elementwise_form(kernel: partial, memory: _Memory) -> tuple[Callable, list[np.ndarray], dict[int, Any]] | None:
