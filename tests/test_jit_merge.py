@@ -163,10 +163,9 @@ def test_a_call_reading_what_an_earlier_step_writes_stays_in_its_step():
     np.testing.assert_array_equal(rows.ravel(), [1, 2, 4, 8, 16, 32])
 
 
-def test_an_rnn_plan_computes_the_slope_of_tanh_for_all_steps_in_one_call():
-    mg.manual_seed(0)
-    layer = mg.nn.RNN(3, 4)
-    target = np.zeros((2, 4))
+def _trusted_plan(layer):
+    """The kernels of a training step of ``layer`` (batch 2, 6 steps) once mg.jit trusts its plan."""
+    target = np.zeros((2, layer.hidden_size))
 
     @mg.jit
     def step(x):
@@ -176,14 +175,18 @@ def test_an_rnn_plan_computes_the_slope_of_tanh_for_all_steps_in_one_call():
         loss.backward()
         return loss
 
-    x = np.random.default_rng(0).normal(size=(2, 6, 3))
+    x = np.random.default_rng(0).normal(size=(2, 6, layer.input_size))
     step(mg.tensor(x))
     step(mg.tensor(x + 1))  # the trial: the plan is built, replayed and compared with eager
     (entry,) = step.entries.values()
     assert entry.trusted
-    subtracts = [
-        k for k in entry.program.plan.kernels if getattr(k, "func", None) is np.subtract and type(k.args[0]) is int
-    ]
+    return entry.program.plan.kernels
+
+
+def test_an_rnn_plan_computes_the_slope_of_tanh_for_all_steps_in_one_call():
+    mg.manual_seed(0)
+    kernels = _trusted_plan(mg.nn.RNN(3, 4))
+    subtracts = [k for k in kernels if getattr(k, "func", None) is np.subtract and type(k.args[0]) is int]
     assert len(subtracts) == 2  # the last step's own (its state has a buffer of its own), then all others at once
     assert subtracts[1].args[1].shape == (5, 2, 4)
 
@@ -192,21 +195,6 @@ def test_an_lstm_plan_computes_each_gates_slope_for_all_steps_at_once():
     """σ(1 - σ) of the input, forget and output gates: each gate's σ_t moves into one block, so
     the walk's 1 - σ and (1 - σ) σ become one call per gate for the steps that share a layout."""
     mg.manual_seed(0)
-    layer = mg.nn.LSTM(3, 4)
-    target = np.zeros((2, 4))
-
-    @mg.jit
-    def step(x):
-        layer.zero_grad()
-        output, _ = layer(x)
-        loss = mg.nn.mse_loss(output[:, -1], target)
-        loss.backward()
-        return loss
-
-    x = np.random.default_rng(0).normal(size=(2, 6, 3))
-    step(mg.tensor(x))
-    step(mg.tensor(x + 1))
-    (entry,) = step.entries.values()
-    assert entry.trusted
-    merged = [k for k in entry.program.plan.kernels if getattr(k, "func", None) is np.subtract and k.args[1].ndim == 3]
+    kernels = _trusted_plan(mg.nn.LSTM(3, 4))
+    merged = [k for k in kernels if getattr(k, "func", None) is np.subtract and k.args[1].ndim == 3]
     assert len(merged) >= 3
