@@ -17,6 +17,8 @@ valid. An op without an entry runs its own forward and backward at every replay 
 are copied into its buffers (``generic``). The backward walk is lowered the same way, its
 pending gradients followed at build time: a weight's gradient over all steps stays one
 matmul over all rows (``ProductSum``), with the rows gathered into one buffer allocated once.
+The kernels are then rewritten without changing a value (rewrites.py): joins computed in place,
+one call for many steps where the steps' calls do not depend on each other, memory shared.
 """
 
 from __future__ import annotations

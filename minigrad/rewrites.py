@@ -185,24 +185,24 @@ def line_up_steps(kernels: list, kept: list, owned: set[int], pinned: list) -> l
             and not any(np.may_share_memory(a, u) for u in unknown)
         )
 
-    callers: dict[tuple, list[list[np.ndarray]]] = {}  # a kind of call, its private inputs left open -> arrays
+    callers: dict[tuple, list[list[np.ndarray]]] = {}  # a kind of call, its private inputs' homes open -> arrays
     for kernel in kernels:
         form = _elementwise_form(kernel, memory) if type(kernel) is partial else None
         if form is None:
             continue
         func, arrays, numbers = form
         out = arrays[0] if func is np.copyto else arrays[-1]
-        shape = tuple("row" if a is not out and private(a) else id(memory.root(a)) for a in arrays)
-        kind = (func, tuple(numbers.items()), shape, tuple((a.shape, a.strides, a.dtype) for a in arrays))
+        homes = tuple("row" if a is not out and private(a) else id(memory.root(a)) for a in arrays)
+        kind = (func, tuple(numbers.items()), homes, tuple((a.shape, a.strides, a.dtype) for a in arrays))
         callers.setdefault(kind, []).append(arrays)
     rows: dict[int, np.ndarray] = {}  # id of a buffer -> its row of a block
-    for (func, _, shape, _), calls in callers.items():
-        out = 0 if func is np.copyto else len(shape) - 1
-        placed = [j for j, what in enumerate(shape) if what != "row"]  # out among them
+    for (func, _, homes, _), calls in callers.items():
+        out = 0 if func is np.copyto else len(homes) - 1
+        placed = [j for j, home in enumerate(homes) if home != "row"]  # out among them
         period = _period([[memory.address(arrays[j]) for j in placed] for arrays in calls], placed.index(out))
         for chain in range(period or 0):  # a loop's body may call this kind several times a step (three gates)
             members = calls[chain::period]
-            for j in (j for j, what in enumerate(shape) if what == "row" and len(members) > 1):
+            for j in (j for j, home in enumerate(homes) if home == "row" and len(members) > 1):
                 buffers = [arrays[j] for arrays in members]
                 if len({id(b) for b in buffers}) < len(buffers) or any(id(b) in rows for b in buffers):
                     continue
