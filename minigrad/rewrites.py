@@ -97,31 +97,12 @@ def share_memory(kernels: list, kept: list, owned: set[int], pinned: list) -> li
     gradients, each read once, share a few blocks between them, as a hand-written loop reuses
     its temporaries). Returned and pinned buffers, and any a view NumPy cannot trace may see,
     keep their own. The values are unchanged."""
-    first: dict[int, int] = {}  # id of a buffer -> the position of the first kernel that uses it
-    last: dict[int, int] = {}
-    buffers: dict[int, np.ndarray] = {}
-    unknown: list[np.ndarray] = []
-    for position, kernel in enumerate(kernels):
-        for a in _arrays_in(kernel):
-            root = _root(a)
-            if root is None:
-                unknown.append(a)
-            elif id(root) in owned:
-                first.setdefault(id(root), position)
-                last[id(root)], buffers[id(root)] = position, root
-    fixed = {key for key, b in buffers.items() if not b.flags.c_contiguous or b.nbytes == 0}
-    for a in [*kept, *pinned]:
-        root = _root(a)
-        if root is None:
-            unknown.append(a)
-        else:
-            fixed.add(id(root))
-    for view in unknown:
-        fixed.update(key for key, b in buffers.items() if np.may_share_memory(view, b))
+    first, last, buffers, fixed = _uses(kernels, kept, pinned)
+    fixed |= {key for key, b in buffers.items() if not b.flags.c_contiguous or b.nbytes == 0}
     memory: dict[int, np.ndarray] = {}  # id of a buffer -> the buffer whose memory it uses
     free: dict[int, list[np.ndarray]] = {}  # bytes -> memory no longer needed
     holding: list[tuple[int, int]] = []  # (last use, id) of the buffers holding memory, soonest first
-    for key in sorted(first, key=first.__getitem__):
+    for key in sorted((key for key in first if key in owned), key=first.__getitem__):
         if key in fixed:
             continue
         while holding and holding[0][0] < first[key]:  # strictly before: never a kernel's input and output
@@ -166,24 +147,10 @@ def line_up_steps(kernels: list, kept: list, owned: set[int], pinned: list) -> l
     reads back), so that no memory is lost; one that several such calls read in different
     orders stays."""
     memory = _Memory(pinned)
-    fixed = {id(memory.root(a)) for a in [*kept, *pinned] if isinstance(a, np.ndarray)}
-    unknown = [a for kernel in kernels for a in _arrays_in(kernel) if memory.root(a) is None]
-    first: dict[int, int] = {}  # id of a buffer -> where it is first used, and last
-    last: dict[int, int] = {}
-    for position, kernel in enumerate(kernels):
-        for a in _arrays_in(kernel):
-            key = id(memory.root(a))
-            first.setdefault(key, position)
-            last[key] = position
+    first, last, _, fixed = _uses(kernels, kept, pinned)
 
     def private(a: np.ndarray) -> bool:  # a whole buffer of the plan's own, free to move
-        return (
-            memory.root(a) is a
-            and id(a) in owned
-            and id(a) not in fixed
-            and a.flags.c_contiguous
-            and not any(np.may_share_memory(a, u) for u in unknown)
-        )
+        return memory.root(a) is a and id(a) in owned and id(a) not in fixed and a.flags.c_contiguous
 
     callers: dict[tuple, list[list[np.ndarray]]] = {}  # a kind of call, its private inputs' homes open -> arrays
     for kernel in kernels:
@@ -466,6 +433,34 @@ def _tiles(shape: tuple[int, ...], strides: tuple[int, ...], itemsize: int) -> b
             return False
         extent += stride * (size - 1)
     return True
+
+
+def _uses(kernels: list, kept: list, pinned: list) -> tuple[dict, dict, dict, set[int]]:
+    """Where each buffer the kernels use is first and last used, the buffers (all keyed by id),
+    and the ids of those that must stay where they are: returned or pinned ones, and any a view
+    NumPy cannot trace to its buffer (``np.broadcast_to``) may see."""
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    buffers: dict[int, np.ndarray] = {}
+    unknown: list[np.ndarray] = []
+    for position, kernel in enumerate(kernels):
+        for a in _arrays_in(kernel):
+            root = _root(a)
+            if root is None:
+                unknown.append(a)
+            else:
+                first.setdefault(id(root), position)
+                last[id(root)], buffers[id(root)] = position, root
+    fixed: set[int] = set()
+    for a in [*kept, *pinned]:
+        root = _root(a) if isinstance(a, np.ndarray) else None
+        if root is not None:
+            fixed.add(id(root))
+        elif isinstance(a, np.ndarray):
+            unknown.append(a)
+    for view in unknown:
+        fixed.update(key for key, b in buffers.items() if np.may_share_memory(view, b))
+    return first, last, buffers, fixed
 
 
 def _regions(join: Callable, parts: list, joined: np.ndarray, axis: int) -> list[np.ndarray]:
