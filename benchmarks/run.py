@@ -8,7 +8,9 @@ The training step measured everywhere: forward through a one-layer recurrent lay
 mean squared error of the last step's output, backward through time, the weights'
 gradients read. The floor is benchmarks/baselines.py; where the reference floor
 ../shared/bench/floor.py (from the repository's root) is present, ours is timed against
-it first and the run fails if ours is more than 5 % slower.
+it first and the run fails if ours is more than 5 % slower. glibc's malloc is tuned as the
+`minigrad` command tunes it; the eager step is also timed with glibc's defaults, in a process
+of its own.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 import minigrad as mg
+from minigrad.allocator import tune_malloc
 
 sys.path.insert(0, str(Path(__file__).parent))
 from baselines import FLOORS, Floor
@@ -209,13 +212,18 @@ TORCH_OPS_STEP = {"rnn": _torch_rnn_step, "lstm": _torch_lstm_step, "gru": _torc
 TORCH_NAMES = ("torch fused layer", "torch cell in a Python loop", "torch ops in a Python loop")
 
 
+def _row_command(flag: str, cell: str, dtype: type, batch: int, steps: int, hidden: int) -> list[str]:
+    """This script, run to time one configuration in a process of its own."""
+    return [sys.executable, __file__, flag, cell, np.dtype(dtype).name, str(batch), str(steps), str(hidden)]
+
+
 def torch_ratios(cell: str, dtype: type, batch: int, steps: int, hidden: int, floor_seconds: float) -> dict:
     """PyTorch's ratios to the floor timed in this process, torch measured in a process of its
     own: once torch has run, its idle OpenMP threads keep spinning and slow NumPy's BLAS
     threads in the same process, the floor's included."""
     import subprocess
 
-    command = [sys.executable, __file__, "--torch-row", cell, np.dtype(dtype).name, str(batch), str(steps), str(hidden)]
+    command = _row_command("--torch-row", cell, dtype, batch, steps, hidden)
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0 or not result.stdout.strip():
         return {}
@@ -234,6 +242,29 @@ def torch_row_here(cell: str, dtype_name: str, batch: int, steps: int, hidden: i
     if extra:
         for name, seconds in zip(extra, alternate(list(extra.values()), budget=1.5)):
             print(f"{name} {seconds}")
+
+
+def untuned_ratio(cell: str, dtype: type, batch: int, steps: int, hidden: int) -> float | None:
+    """minigrad's eager step over the floor with glibc's malloc as a script of one's own has it,
+    timed in a process of its own: this one's malloc is tuned, and in any process a plan's build
+    (large buffers allocated, then freed) raises glibc's thresholds for good."""
+    import subprocess
+
+    command = _row_command("--untuned-row", cell, dtype, batch, steps, hidden)
+    result = subprocess.run(command, capture_output=True, text=True)
+    return float(result.stdout) if result.returncode == 0 and result.stdout.strip() else None
+
+
+def untuned_row_here(cell: str, dtype_name: str, batch: int, steps: int, hidden: int) -> None:
+    """Print the eager step's time over the floor's, both timed here (glibc's malloc untouched)."""
+    dtype = np.float32 if dtype_name == "float32" else np.float64
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(batch, steps, INPUT)).astype(dtype)
+    y = rng.normal(size=(batch, hidden)).astype(dtype)
+    eager, layer = minigrad_step(cell, x, y, dtype)
+    floor = floor_for(cell, layer, x, y)
+    samples = np.array(timed_rounds([floor.step, eager], budget=3.0 if hidden < 512 else 8.0, rounds=TRAINING_ROUNDS))
+    print(float(np.median(samples[1] / samples[0])))
 
 
 def check_same_gradients(ours: dict, expected: dict, dtype: type, label: str) -> None:
@@ -270,11 +301,13 @@ def training_rows(configs: list[tuple], with_torch: bool) -> list[str]:
         floor_seconds = float(np.median(samples[0]))
         ratios = [float(np.median(samples[k] / samples[0])) for k in range(len(steps_timed))]
         jit_text = f"**{ratios[2]:.2f}x**" if jitted is not None else "-"
+        untuned = untuned_ratio(cell, dtype, batch, steps, hidden)
+        untuned_text = f"{untuned:.2f}x" if untuned is not None else "-"
         torch = torch_ratios(cell, dtype, batch, steps, hidden, floor_seconds) if with_torch else {}
         torch_text = " | ".join(f"{torch[name]:.2f}x" if name in torch else "-" for name in TORCH_NAMES)
         rows.append(
             f"| {cell} | {np.dtype(dtype).name} | {batch} | {hidden} | {floor_seconds * 1e3:.2f} | "
-            f"**{ratios[1]:.2f}x** | {jit_text} | {torch_text} |"
+            f"**{ratios[1]:.2f}x** | {untuned_text} | {jit_text} | {torch_text} |"
         )
         print(rows[-1], flush=True)
     return rows
@@ -428,11 +461,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the headline configurations")
     parser.add_argument("--torch-row", nargs=5, metavar=("CELL", "DTYPE", "B", "T", "H"), help=argparse.SUPPRESS)
+    parser.add_argument("--untuned-row", nargs=5, metavar=("CELL", "DTYPE", "B", "T", "H"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.torch_row:
         cell, dtype_name, *sizes = args.torch_row
         torch_row_here(cell, dtype_name, *map(int, sizes))
         return
+    if args.untuned_row:
+        cell, dtype_name, *sizes = args.untuned_row
+        untuned_row_here(cell, dtype_name, *map(int, sizes))
+        return
+    malloc_tuned = tune_malloc()  # as the `minigrad` command runs: minigrad's own figures, not a history's
     import importlib.metadata
 
     try:
@@ -480,9 +519,9 @@ def main() -> None:
         reference_section = [f"Not checked: the reference floor {REFERENCE} is absent."]
         print(reference_section[0])
     header = [
-        "| cell | dtype | batch | hidden | floor ms | minigrad / floor | mg.jit / floor | "
-        + " | ".join(f"{name} / floor" for name in TORCH_NAMES) + " |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| cell | dtype | batch | hidden | floor ms | minigrad / floor | minigrad, malloc untuned / floor | "
+        "mg.jit / floor | " + " | ".join(f"{name} / floor" for name in TORCH_NAMES) + " |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     print("\n".join(header), flush=True)
     rows = training_rows(configs, with_torch=True)
@@ -526,7 +565,17 @@ def main() -> None:
         "## Training step against the floor",
         "",
         "The floor is benchmarks/baselines.py (hand-written BPTT: time-major, buffers reused, `out=`). "
-        "minigrad is the eager engine; mg.jit is the same step recorded once and replayed.",
+        "minigrad is the eager engine; mg.jit is the same step recorded once and replayed. "
+        + (
+            "This process tunes glibc's malloc as the `minigrad` command does (`minigrad.allocator.tune_malloc`): "
+            'freed arrays stay in the process. "malloc untuned" is the eager step in a process of its own with '
+            "glibc's defaults, as in a script of one's own that does not call `tune_malloc()`: there every "
+            "step's large arrays are mapped and handed back, and touched again page by page (the floor "
+            "allocates nothing per step; a plan's build raises glibc's thresholds in its process for good)."
+            if malloc_tuned
+            else "glibc's malloc is not tuned in this run (MINIGRAD_MALLOC=default, or not Linux with glibc): "
+            "every column has the defaults."
+        ),
         "",
         *header,
         *rows,
