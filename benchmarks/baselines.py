@@ -53,6 +53,16 @@ def _sigmoid_(a: np.ndarray) -> None:
     np.reciprocal(a, out=a)
 
 
+def tanh_sigmoid_(a: np.ndarray) -> None:
+    """a <- (1 + tanh(a / 2)) / 2, in place: the same function as ``_sigmoid_``, computed as
+    minigrad's ``sigmoid`` computes it. Not the floor's: run.py times a floor with this one to
+    show what eager's formula costs a replay, which must make eager's calls."""
+    np.multiply(a, 0.5, out=a)
+    np.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+
+
 def _loss_grad(h_last: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
     """dL/dh_T of L = mean((h_T - y)^2), into ``out``."""
     np.subtract(h_last, y, out=out)
@@ -112,7 +122,13 @@ def rnn_floor(
 
 
 def lstm_floor(
-    w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray, x: np.ndarray, y: np.ndarray
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    b_ih: np.ndarray,
+    b_hh: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    sigmoid_: Callable[[np.ndarray], None] = _sigmoid_,
 ) -> Floor:
     """LSTM: i, f, o = sigmoid(.), g = tanh(.) of x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh;
     c_t = f c_{t-1} + i g; h_t = o tanh(c_t)."""
@@ -146,7 +162,7 @@ def lstm_floor(
             a = acts[t]
             np.matmul(hs[t], w_h, out=recurrent)
             a += recurrent
-            _sigmoid_(a[:, :h3])
+            sigmoid_(a[:, :h3])
             i, f, o, g = a[:, :h1], a[:, h1:h2], a[:, h2:h3], a[:, h3:]
             np.tanh(g, out=g)
             c = cs[t + 1]
@@ -189,7 +205,13 @@ def lstm_floor(
 
 
 def gru_floor(
-    w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray, x: np.ndarray, y: np.ndarray
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    b_ih: np.ndarray,
+    b_hh: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    sigmoid_: Callable[[np.ndarray], None] = _sigmoid_,
 ) -> Floor:
     """GRU, PyTorch's equations: r, z = sigmoid(x_t W_i.^T + b_i. + h_{t-1} W_h.^T + b_h.) for
     their gate rows, n = tanh(x_t W_in^T + b_in + r (h_{t-1} W_hn^T + b_hn)), h_t = (1 - z) n + z h_{t-1}."""
@@ -228,7 +250,7 @@ def gru_floor(
             a, h_prev, h = acts[t], hs[t], hs[t + 1]
             np.matmul(h_prev, w_h, out=recurrent)
             a[:, :h2] += recurrent[:, :h2]
-            _sigmoid_(a[:, :h2])
+            sigmoid_(a[:, :h2])
             r, z, n = a[:, :h1], a[:, h1:h2], a[:, h2:]
             np.add(recurrent[:, h2:], b_hn, out=hidden_n[t])
             np.multiply(r, hidden_n[t], out=product)
